@@ -1,0 +1,33 @@
+//! The one error type of the connectors crate.
+
+use std::path::PathBuf;
+
+/// Why one source item could not be read. Each variant names the file (and item).
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    /// The file could not be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The item is malformed in a way the reader cannot recover from.
+    #[error("malformed {what} in {path}{}: {reason}", item.as_ref().map(|i| format!(" (item {i})")).unwrap_or_default())]
+    Malformed {
+        what: &'static str,
+        path: PathBuf,
+        item: Option<String>,
+        reason: String,
+    },
+    /// The item is larger than the reader accepts.
+    #[error("{path}: {size} bytes exceeds the limit of {limit} bytes for one item")]
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+    /// A path given to discovery does not exist.
+    #[error("no such file or directory: {0}")]
+    NotFound(PathBuf),
+}

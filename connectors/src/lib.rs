@@ -1,0 +1,40 @@
+//! Readers that turn the places a person's memory lives in into [`Document`]s.
+//!
+//! Every connector yields the same record, whatever the source: a stable id, the
+//! source kind, a URI, title, participants, timestamp, the text, a content hash and
+//! provenance (which item of which file, and labelled spans such as pages or
+//! headings inside the text) so that an answer can cite the exact place.
+//!
+//! Bad input never stops a run: a reader reports a [`ConnectorError`] for the one
+//! item it could not read and goes on with the next.
+//!
+//! ```no_run
+//! use hearth_connectors::{discover, read_source};
+//!
+//! let found = discover(&["fixtures/demo".into()]).unwrap();
+//! for file in &found.files {
+//!     for item in read_source(file) {
+//!         match item {
+//!             Ok(doc) => println!("{} {}", doc.id, doc.title),
+//!             Err(err) => eprintln!("skipped: {err}"),
+//!         }
+//!     }
+//! }
+//! ```
+
+mod document;
+mod error;
+mod markdown;
+mod mbox;
+mod text;
+mod walk;
+
+pub use document::{
+    ContentHash, Document, DocumentId, Origin, Participant, ParticipantRole, SourceKind, Span,
+    SpanLabel,
+};
+pub use error::ConnectorError;
+pub use markdown::MarkdownReader;
+pub use mbox::MboxReader;
+pub use text::{TextReader, decode_text};
+pub use walk::{Discovery, Format, SourceFile, discover, read_source};

@@ -1,0 +1,236 @@
+//! mbox mailboxes (Gmail Takeout and friends), streamed one message at a time
+//! through mail-parser, so a multi-gigabyte mailbox needs memory for one mail only.
+
+use crate::document::{Document, Origin, Participant, ParticipantRole, SourceKind, file_uri};
+use crate::error::ConnectorError;
+use mail_parser::{Address, HeaderValue, Message, MessageParser};
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+/// Largest single message accepted (64 MiB).
+const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Streams the messages of an mbox file as [`Document`]s, one per mail.
+///
+/// A message that cannot be parsed yields an error for that message and the
+/// iteration goes on with the next one.
+pub struct MboxReader {
+    path: PathBuf,
+    uri: String,
+    inner: mail_parser::mailbox::mbox::MessageIterator<BufReader<File>>,
+    index: usize,
+    parser: MessageParser,
+    /// Set after an I/O error: the rest of the file cannot be trusted.
+    stopped: bool,
+}
+
+impl MboxReader {
+    /// Opens `path` for streaming.
+    pub fn open(path: &Path) -> Result<Self, ConnectorError> {
+        let io = |source| ConnectorError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let abs = std::fs::canonicalize(path).map_err(io)?;
+        let file = File::open(&abs).map_err(io)?;
+        Ok(Self {
+            uri: file_uri(&abs),
+            path: abs,
+            inner: mail_parser::mailbox::mbox::MessageIterator::new(BufReader::new(file)),
+            index: 0,
+            parser: MessageParser::default(),
+            stopped: false,
+        })
+    }
+
+    fn convert(&self, index: usize, raw: &[u8]) -> Result<Document, ConnectorError> {
+        let malformed = |reason: &str| ConnectorError::Malformed {
+            what: "mail",
+            path: self.path.clone(),
+            item: Some(format!("message {index}")),
+            reason: reason.to_owned(),
+        };
+        if raw.len() > MAX_MESSAGE_BYTES {
+            return Err(malformed(&format!(
+                "{} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit for one message",
+                raw.len()
+            )));
+        }
+        let message = self
+            .parser
+            .parse(raw)
+            .ok_or_else(|| malformed("not a MIME message"))?;
+        if message.headers().is_empty() {
+            return Err(malformed("no headers"));
+        }
+        let message_id = message.message_id().map(str::to_owned);
+        let item = message_id.clone().unwrap_or_else(|| format!("msg-{index}"));
+        let uri = format!("{}#{}", self.uri, item);
+        let title = message
+            .subject()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "(no subject)".to_owned());
+        let mut doc = Document::new(
+            SourceKind::Mail,
+            "message/rfc822",
+            uri,
+            title,
+            body_text(&message),
+            Origin {
+                path: self.path.clone(),
+                item: Some(format!("message {index}: {item}")),
+            },
+        );
+        doc.participants = participants(&message);
+        doc.timestamp = message.date().map(|d| d.to_timestamp());
+        doc.thread = thread_root(&message).or(message_id);
+        Ok(doc.seal())
+    }
+}
+
+impl Iterator for MboxReader {
+    type Item = Result<Document, ConnectorError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.stopped {
+            return None;
+        }
+        let raw = match self.inner.next()? {
+            Ok(raw) => raw,
+            Err(source) => {
+                // An I/O error mid-file ends the stream after reporting it.
+                self.stopped = true;
+                return Some(Err(ConnectorError::Io {
+                    path: self.path.clone(),
+                    source,
+                }));
+            }
+        };
+        let index = self.index;
+        self.index += 1;
+        Some(self.convert(index, raw.contents()))
+    }
+}
+
+/// All text bodies in order; HTML-only mails are converted to text by mail-parser.
+fn body_text(message: &Message<'_>) -> String {
+    let mut parts = Vec::new();
+    for i in 0..message.text_body_count().max(1) {
+        if let Some(text) = message.body_text(i) {
+            let t = text.trim();
+            if !t.is_empty() {
+                parts.push(t.replace("\r\n", "\n"));
+            }
+        }
+    }
+    parts.join("\n\n")
+}
+
+fn participants(message: &Message<'_>) -> Vec<Participant> {
+    let mut out: Vec<Participant> = Vec::new();
+    let roles = [
+        (message.from(), ParticipantRole::From),
+        (message.to(), ParticipantRole::To),
+        (message.cc(), ParticipantRole::Cc),
+    ];
+    for (address, role) in roles {
+        for addr in address.map(Address::iter).into_iter().flatten() {
+            let p = Participant {
+                name: addr
+                    .name()
+                    .map(|n| n.trim().to_owned())
+                    .filter(|n| !n.is_empty()),
+                address: addr.address().map(|a| a.trim().to_lowercase()),
+                role,
+            };
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// The first Message-ID in References, else In-Reply-To: the root of the thread.
+fn thread_root(message: &Message<'_>) -> Option<String> {
+    let first = |v: &HeaderValue<'_>| match v {
+        HeaderValue::Text(t) => Some(t.to_string()),
+        HeaderValue::TextList(list) => list.first().map(|t| t.to_string()),
+        _ => None,
+    };
+    first(message.references()).or_else(|| first(message.in_reply_to()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MBOX: &str = "From alice@example.com Wed Jan 14 09:12:00 2026\n\
+Message-ID: <a1@example.com>\n\
+From: Alice Example <Alice@Example.com>\n\
+To: Bob <bob@example.com>\n\
+Subject: =?UTF-8?Q?Caf=C3=A9_plans?=\n\
+Date: Wed, 14 Jan 2026 09:12:00 +0000\n\
+\n\
+Shall we meet at the café?\n\
+>From the corner you can see the river.\n\
+\n\
+From bob@example.com Wed Jan 14 10:00:00 2026\n\
+Message-ID: <b2@example.com>\n\
+In-Reply-To: <a1@example.com>\n\
+References: <a1@example.com>\n\
+From: bob@example.com\n\
+To: Alice Example <alice@example.com>\n\
+Subject: Re: Café plans\n\
+Date: Wed, 14 Jan 2026 10:00:00 +0000\n\
+Content-Type: text/html; charset=utf-8\n\
+\n\
+<p>Yes, <b>noon</b> works.</p>\n";
+
+    fn write(content: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inbox.mbox");
+        std::fs::write(&path, content).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn reads_messages_headers_threads() {
+        let (_dir, path) = write(MBOX);
+        let docs: Vec<Document> = MboxReader::open(&path)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(docs.len(), 2);
+        let a = &docs[0];
+        assert_eq!(a.kind, SourceKind::Mail);
+        assert_eq!(a.title, "Café plans");
+        assert!(a.uri.ends_with("inbox.mbox#a1@example.com"), "{}", a.uri);
+        assert!(a.text.contains("From the corner"), "{}", a.text);
+        assert_eq!(
+            a.participants[0].address.as_deref(),
+            Some("alice@example.com")
+        );
+        assert_eq!(a.participants[0].role, ParticipantRole::From);
+        assert_eq!(a.timestamp, Some(1768381920));
+        assert_eq!(a.thread.as_deref(), Some("a1@example.com"));
+        let b = &docs[1];
+        assert_eq!(b.thread.as_deref(), Some("a1@example.com"));
+        assert!(b.text.contains("noon"), "html body converted: {}", b.text);
+        assert!(!b.text.contains("<b>"));
+        assert_ne!(a.id, b.id);
+    }
+
+    #[test]
+    fn garbage_item_is_an_error_and_iteration_continues() {
+        let content = format!("From x Wed Jan 14 09:00:00 2026\n\n\n{MBOX}");
+        let (_dir, path) = write(&content);
+        let items: Vec<_> = MboxReader::open(&path).unwrap().collect();
+        assert_eq!(items.len(), 3);
+        let err = items[0].as_ref().unwrap_err().to_string();
+        assert!(err.contains("message 0"), "{err}");
+        assert!(items[1].is_ok() && items[2].is_ok());
+    }
+}

@@ -1,0 +1,78 @@
+//! `hearth demo`: installs the embedding model if needed, indexes the bundled demo
+//! corpus into its own index (`<data-dir>/demo`), and shows what search finds for
+//! the corpus's questions — a few in full, then the hit rate over all of them.
+
+use super::index::{index_paths, print_report};
+use super::search::print_hit;
+use crate::cli::DemoArgs;
+use crate::context::{Context, index_dir};
+use anyhow::{Context as _, Result};
+use hearth_assistant::Retriever;
+use hearth_eval::{RetrievalSummary, load_questions};
+use hearth_store::Index;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Questions shown with their hits.
+const SHOWN: usize = 4;
+
+pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
+    let fixtures = args.fixtures.clone().unwrap_or_else(default_fixtures);
+    let questions_path = fixtures.join("questions.jsonl");
+    let questions = load_questions(&questions_path).with_context(|| {
+        format!(
+            "the demo corpus at {} has no questions.jsonl",
+            fixtures.display()
+        )
+    })?;
+    let embedder = ctx.embedder()?;
+    let data_dir = ctx.data_dir.join("demo");
+    println!(
+        "indexing {} into {}",
+        fixtures.display(),
+        data_dir.display()
+    );
+    let report = index_paths(
+        &embedder,
+        &index_dir(&data_dir),
+        std::slice::from_ref(&fixtures),
+    )?;
+    print_report(&report);
+    let index = Index::open(&index_dir(&data_dir))?;
+    let retriever = Retriever::new(&embedder, &index)?;
+    let mut ranks = Vec::with_capacity(questions.len());
+    for (i, q) in questions.iter().enumerate() {
+        let hits = retriever.search(&q.question, 5.max(args.k))?;
+        let rank = q.gold_rank(hits.iter().map(|h| h.document.uri.as_str()));
+        ranks.push(rank);
+        if i < SHOWN {
+            println!("\n? {}", q.question);
+            println!("  (expected answer: {} — in {})", q.answer, q.gold_uri);
+            for hit in hits.iter().take(args.k) {
+                print_hit(hit);
+            }
+        }
+    }
+    let summary = RetrievalSummary::from_ranks(&ranks, 5);
+    println!(
+        "\nall {} demo questions: gold document in the top 5 for {:.0}% (MRR {:.2})",
+        summary.questions,
+        summary.hit_rate * 100.0,
+        summary.mrr
+    );
+    println!(
+        "try: hearth --data-dir {} search \"your question\"",
+        data_dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `fixtures/demo` under the current directory, else in the source checkout.
+fn default_fixtures() -> PathBuf {
+    let here = PathBuf::from("fixtures/demo");
+    if here.join("questions.jsonl").exists() {
+        here
+    } else {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo"))
+    }
+}

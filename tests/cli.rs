@@ -1,0 +1,333 @@
+//! End-to-end tests of the `hearth` binary on the bundled demo corpus, with the
+//! real embedding model (installed on first use; these tests never skip).
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo");
+
+fn hearth(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("HEARTH_CONFIG")
+        .output()
+        .expect("run hearth")
+}
+
+fn ok(out: Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "hearth failed: {}\nstdout: {stdout}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn json(out: Output) -> Value {
+    let text = ok(out);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON ({e}): {text}"))
+}
+
+/// One index of the demo corpus shared by the tests below, with the JSON report
+/// of the run that built it.
+fn demo_index() -> &'static (tempfile::TempDir, Value) {
+    static INDEX: OnceLock<(tempfile::TempDir, Value)> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let report = json(hearth(dir.path(), &["index", DEMO, "--json"]));
+        (dir, report)
+    })
+}
+
+#[test]
+fn search_finds_the_gold_document_for_most_demo_questions() {
+    let (dir, report) = demo_index();
+    assert!(report["failed"].as_array().unwrap().is_empty(), "{report}");
+    let questions =
+        hearth_eval::load_questions(&PathBuf::from(DEMO).join("questions.jsonl")).unwrap();
+    assert!(questions.len() >= 25);
+    let mut ranks = Vec::new();
+    let mut misses = Vec::new();
+    for q in &questions {
+        let hits = json(hearth(
+            dir.path(),
+            &["search", &q.question, "-k", "5", "--json"],
+        ));
+        let hits = hits.as_array().unwrap();
+        assert_eq!(hits.len(), 5);
+        let rank = q.gold_rank(hits.iter().map(|h| h["uri"].as_str().unwrap()));
+        if rank.is_none() {
+            misses.push(format!(
+                "{}: {} -> top: {}",
+                q.id, q.question, hits[0]["uri"]
+            ));
+        }
+        ranks.push(rank);
+    }
+    let summary = hearth_eval::RetrievalSummary::from_ranks(&ranks, 5);
+    eprintln!(
+        "hit@5 {:.3} MRR {:.3}; misses: {misses:#?}",
+        summary.hit_rate, summary.mrr
+    );
+    assert!(
+        summary.hit_rate >= 0.8,
+        "hit@5 {} < 0.8; misses: {misses:#?}",
+        summary.hit_rate
+    );
+}
+
+#[test]
+fn search_json_has_the_documented_fields() {
+    let (dir, _) = demo_index();
+    let hits = json(hearth(
+        dir.path(),
+        &["search", "kitchen renovation budget", "-k", "3", "--json"],
+    ));
+    let hits = hits.as_array().unwrap();
+    assert_eq!(hits.len(), 3);
+    for (i, h) in hits.iter().enumerate() {
+        for field in [
+            "rank",
+            "score",
+            "doc_id",
+            "chunk_id",
+            "source",
+            "uri",
+            "title",
+            "timestamp",
+            "offset",
+            "text",
+        ] {
+            assert!(h.get(field).is_some(), "hit lacks `{field}`: {h}");
+        }
+        assert_eq!(h["rank"].as_u64(), Some(i as u64 + 1));
+        assert!(h["uri"].as_str().unwrap().starts_with("file:///"));
+        assert!(["mail", "document"].contains(&h["source"].as_str().unwrap()));
+    }
+    let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    // The offset really points into the document: for a note, the chunk text is
+    // found at that byte offset of the file.
+    let note = json(hearth(
+        dir.path(),
+        &["search", "packing list", "-k", "10", "--json"],
+    ));
+    let note = note
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| {
+            h["uri"].as_str().unwrap().ends_with(".md")
+                || h["uri"].as_str().unwrap().ends_with(".txt")
+        })
+        .expect("a note among the hits")
+        .clone();
+    let path = note["uri"].as_str().unwrap().trim_start_matches("file://");
+    let file = std::fs::read_to_string(path).unwrap();
+    let offset = note["offset"].as_u64().unwrap() as usize;
+    assert!(
+        file[offset..].starts_with(note["text"].as_str().unwrap()),
+        "offset {offset} in {path}"
+    );
+}
+
+#[test]
+fn status_counts_documents_per_source_kind() {
+    let (dir, report) = demo_index();
+    let status = json(hearth(dir.path(), &["status", "--json"]));
+    let documents = status["documents"].as_u64().unwrap();
+    assert_eq!(documents, report["new"].as_u64().unwrap());
+    assert_eq!(
+        status["chunks"].as_u64().unwrap(),
+        report["chunks"].as_u64().unwrap()
+    );
+    assert!(
+        status["by_kind"]["mail"]["documents"].as_u64().unwrap() >= 30,
+        "{status}"
+    );
+    assert!(
+        status["by_kind"]["document"]["documents"].as_u64().unwrap() >= 8,
+        "{status}"
+    );
+    assert_eq!(status["model_id"], "sentence-transformers/all-MiniLM-L6-v2");
+    let human = ok(hearth(dir.path(), &["status"]));
+    assert!(human.contains(&format!("{documents} documents")), "{human}");
+}
+
+#[test]
+fn indexing_the_same_folder_twice_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let notes = PathBuf::from(DEMO).join("notes");
+    let first = json(hearth(
+        dir.path(),
+        &["index", notes.to_str().unwrap(), "--json"],
+    ));
+    assert!(first["chunks"].as_u64().unwrap() > 0);
+    let before = json(hearth(dir.path(), &["status", "--json"]));
+    let second = json(hearth(
+        dir.path(),
+        &["index", notes.to_str().unwrap(), "--json"],
+    ));
+    assert_eq!(second["new"], 0, "{second}");
+    assert_eq!(second["changed"], 0, "{second}");
+    assert_eq!(second["chunks"], 0, "{second}");
+    assert_eq!(second["unchanged"], first["new"]);
+    let after = json(hearth(dir.path(), &["status", "--json"]));
+    assert_eq!(before["chunks"], after["chunks"]);
+    assert_eq!(
+        before["segments"], after["segments"],
+        "no empty segment is written"
+    );
+}
+
+#[test]
+fn an_edited_file_replaces_its_chunks() {
+    let data = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let note = src.path().join("allotment.md");
+    std::fs::write(
+        &note,
+        "# Allotment\nPlot 14 gets the broad beans in March.\n",
+    )
+    .unwrap();
+    json(hearth(
+        data.path(),
+        &["index", src.path().to_str().unwrap(), "--json"],
+    ));
+    std::fs::write(
+        &note,
+        "# Allotment\nPlot 14 gets the runner beans in May.\n",
+    )
+    .unwrap();
+    let again = json(hearth(
+        data.path(),
+        &["index", src.path().to_str().unwrap(), "--json"],
+    ));
+    assert_eq!(again["changed"], 1, "{again}");
+    let status = json(hearth(data.path(), &["status", "--json"]));
+    assert_eq!(status["documents"], 1);
+    assert_eq!(status["chunks"], 1, "old chunks are gone: {status}");
+    let hits = json(hearth(
+        data.path(),
+        &["search", "which beans go in", "--json"],
+    ));
+    assert_eq!(hits.as_array().unwrap().len(), 1);
+    assert!(hits[0]["text"].as_str().unwrap().contains("runner beans"));
+}
+
+#[test]
+fn bad_items_are_reported_and_the_run_goes_on() {
+    let data = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(
+        src.path().join("good.txt"),
+        "The spare key is under the blue flowerpot.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.path().join("latin1.txt"),
+        b"Caf\xe9 receipt: 4,50 \x80\n",
+    )
+    .unwrap();
+    let mbox = "From a@example.com Wed Jan 14 09:12:00 2026\n\n\n\
+From b@example.com Wed Jan 14 10:00:00 2026\nMessage-ID: <ok@example.com>\nFrom: b@example.com\nSubject: Boiler service\n\nThe boiler service is on Friday.\n";
+    std::fs::write(src.path().join("inbox.mbox"), mbox).unwrap();
+    let report = json(hearth(
+        data.path(),
+        &["index", src.path().to_str().unwrap(), "--json"],
+    ));
+    assert_eq!(report["new"], 3, "{report}");
+    let failed = report["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{report}");
+    assert!(
+        failed[0]["reason"].as_str().unwrap().contains("message 0"),
+        "{report}"
+    );
+    let hits = json(hearth(
+        data.path(),
+        &["search", "café receipt", "-k", "1", "--json"],
+    ));
+    assert!(
+        hits[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Café receipt: 4,50 €"),
+        "{hits}"
+    );
+}
+
+#[test]
+fn a_damaged_model_file_names_the_file_and_the_fix() {
+    let data = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let installed = demo_model_dir();
+    let broken = cache.path().join("models/all-minilm-l6-v2");
+    std::fs::create_dir_all(&broken).unwrap();
+    for f in ["config.json", "tokenizer.json"] {
+        std::fs::copy(installed.join(f), broken.join(f)).unwrap();
+    }
+    std::fs::write(broken.join("model.safetensors"), b"truncated").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["--data-dir", data.path().to_str().unwrap(), "index", DEMO])
+        .env("HEARTH_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("model.safetensors"), "{stderr}");
+    assert!(stderr.contains("hearth models install --force"), "{stderr}");
+}
+
+#[test]
+fn models_list_shows_the_pinned_set() {
+    let data = tempfile::tempdir().unwrap();
+    demo_model_dir();
+    let list = json(hearth(data.path(), &["models", "list", "--json"]));
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 4);
+    let minilm = list
+        .iter()
+        .find(|m| m["name"] == "all-minilm-l6-v2")
+        .unwrap();
+    assert_eq!(minilm["status"], "installed");
+    assert_eq!(minilm["role"], "embedding");
+    let larger = list
+        .iter()
+        .find(|m| m["name"] == "qwen2.5-coder-1.5b-instruct")
+        .unwrap();
+    assert_eq!(larger["default"], false);
+    assert_eq!(larger["size"], 1_117_320_768u64);
+}
+
+#[test]
+fn searching_before_indexing_says_what_to_do() {
+    let data = tempfile::tempdir().unwrap();
+    let out = hearth(data.path(), &["search", "anything"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("hearth index"), "{stderr}");
+}
+
+/// Installs the embedding model into the default cache (idempotent) and returns it.
+fn demo_model_dir() -> PathBuf {
+    let data = tempfile::tempdir().unwrap();
+    ok(hearth(
+        data.path(),
+        &["models", "install", "all-minilm-l6-v2"],
+    ));
+    let list = json(hearth(data.path(), &["models", "list", "--json"]));
+    let minilm = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "all-minilm-l6-v2")
+        .unwrap()
+        .clone();
+    PathBuf::from(minilm["path"].as_str().unwrap())
+}
