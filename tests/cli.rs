@@ -331,3 +331,51 @@ fn demo_model_dir() -> PathBuf {
         .clone();
     PathBuf::from(minilm["path"].as_str().unwrap())
 }
+
+#[test]
+fn a_model_can_be_pointed_at_a_local_path() {
+    let installed = demo_model_dir();
+    let data = tempfile::tempdir().unwrap();
+    let empty_cache = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("note.txt"), "The bike lock code is 4417.\n").unwrap();
+    let config = data.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[models.all-minilm-l6-v2]\npath = {:?}\n",
+            installed.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("HEARTH_CACHE_DIR", empty_cache.path())
+            .output()
+            .unwrap()
+    };
+    let list = json(run(&["models", "list", "--json"]));
+    let minilm = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "all-minilm-l6-v2")
+        .unwrap()
+        .clone();
+    assert_eq!(minilm["status"], "local path");
+    json(run(&["index", src.path().to_str().unwrap(), "--json"]));
+    let hits = json(run(&["search", "bike lock code", "--json"]));
+    assert!(hits[0]["text"].as_str().unwrap().contains("4417"));
+    assert!(
+        std::fs::read_dir(empty_cache.path())
+            .unwrap()
+            .next()
+            .is_none(),
+        "nothing was installed"
+    );
+}
