@@ -22,8 +22,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Index files and folders (mbox, Markdown, text); unchanged items are skipped.
+    /// Bring the index up to date: every configured source, or the given paths
+    /// (which become sources). Unchanged files are skipped.
     Index(IndexArgs),
+    /// Configure what `hearth index` reads.
+    #[command(subcommand)]
+    Source(SourceCommand),
     /// Search the index.
     Search(SearchArgs),
     /// What the index holds.
@@ -37,12 +41,35 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct IndexArgs {
-    /// Files or folders to index.
-    #[arg(required = true)]
+    /// Files or folders to index (added as sources if new); none: every source.
     pub paths: Vec<PathBuf>,
     /// Print the run summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Commit a segment every N chunks (memory bound; small values for testing).
+    #[arg(long, default_value_t = hearth_ingest::COMMIT_CHUNKS, hide = true)]
+    pub commit_chunks: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourceCommand {
+    /// Add a file or folder as a source.
+    Add {
+        /// What to read from it: auto, mail, document, message or screenshot.
+        kind: String,
+        path: PathBuf,
+        /// Name of the source [default: the folder or file name].
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List sources.
+    List {
+        /// JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a source; its documents are deleted from the index.
+    Remove { name: String },
 }
 
 #[derive(Debug, Args)]

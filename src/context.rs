@@ -107,9 +107,19 @@ impl Context {
     }
 }
 
-/// `<data_dir>/index`.
+/// `<data_dir>/index`: the store.
 pub fn index_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("index")
+}
+
+/// `<data_dir>/ingest.db`: sources, items, failures, runs.
+pub fn ingest_db(data_dir: &Path) -> PathBuf {
+    data_dir.join("ingest.db")
+}
+
+/// `<data_dir>/index.lock`: held by the one process writing the index.
+pub fn lock_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("index.lock")
 }
 
 /// The embedding spec an index built by `embedder` records.

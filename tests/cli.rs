@@ -177,7 +177,11 @@ fn indexing_the_same_folder_twice_adds_nothing() {
     assert_eq!(second["new"], 0, "{second}");
     assert_eq!(second["changed"], 0, "{second}");
     assert_eq!(second["chunks"], 0, "{second}");
-    assert_eq!(second["unchanged"], first["new"]);
+    assert_eq!(
+        second["unchanged_files"], first["files"],
+        "nothing is read again: {second}"
+    );
+    assert_eq!(second["documents"], 0, "{second}");
     let after = json(hearth(dir.path(), &["status", "--json"]));
     assert_eq!(before["chunks"], after["chunks"]);
     assert_eq!(

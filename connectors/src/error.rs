@@ -31,3 +31,16 @@ pub enum ConnectorError {
     #[error("no such file or directory: {0}")]
     NotFound(PathBuf),
 }
+
+impl ConnectorError {
+    /// Where in its file the error is (`message 12`, `page 3`), or `file` when it
+    /// concerns the whole file.
+    pub fn position(&self) -> String {
+        match self {
+            Self::Malformed {
+                item: Some(item), ..
+            } => item.clone(),
+            _ => "file".to_owned(),
+        }
+    }
+}

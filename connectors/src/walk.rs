@@ -1,6 +1,6 @@
 //! Discovery: which files under the given paths Hearth can read, and in which format.
 
-use crate::document::Document;
+use crate::document::{Document, SourceKind};
 use crate::error::ConnectorError;
 use crate::markdown::MarkdownReader;
 use crate::mbox::MboxReader;
@@ -31,6 +31,14 @@ impl Format {
             "txt" | "text" | "log" => Some(Format::Text),
             "" => sniff(path),
             _ => None,
+        }
+    }
+
+    /// The kind of documents files of this format produce.
+    pub fn kind(self) -> SourceKind {
+        match self {
+            Format::Text | Format::Markdown => SourceKind::Document,
+            Format::Mbox => SourceKind::Mail,
         }
     }
 

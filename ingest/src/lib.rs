@@ -1,13 +1,26 @@
-//! The indexing pipeline: discover → read (connectors) → chunk → embed → write
-//! (store), skipping documents the index already holds with the same content.
+//! The indexing pipeline: configured sources → discover → read (connectors) →
+//! chunk → embed → write (store), recording every item in a SQLite manifest so a
+//! re-run only looks at what changed.
 //!
-//! Bad items never stop a run: each failure is recorded with its reason in the
-//! [`IndexReport`] and the next run tries the item again.
+//! - [`IngestState`]: sources, items (size, mtime, blake3, status, attempts,
+//!   documents produced), failures and runs.
+//! - [`Indexer`]: one run; bad items never stop it — each failure is recorded with
+//!   its reason and retried on later runs with backoff.
+//! - [`WriterLock`]: one writer per index; readers keep working meanwhile.
 
 mod chunker;
 mod error;
+mod lock;
 mod pipeline;
+mod state;
 
 pub use chunker::{CHUNK_OVERLAP_TOKENS, Chunk, Chunker, MAX_CHUNK_TOKENS};
 pub use error::IngestError;
-pub use pipeline::{COMMIT_CHUNKS, IndexReport, Indexer, ItemFailure, ProgressEvent};
+pub use lock::WriterLock;
+pub use pipeline::{
+    COMMIT_CHUNKS, IndexReport, Indexer, ItemFailure, ProgressEvent, peak_rss_bytes,
+};
+pub use state::{
+    FailureRow, IngestState, ItemError, ItemState, ItemStatus, ItemUpdate, RunRow, SOURCE_KINDS,
+    Source, backoff_secs,
+};

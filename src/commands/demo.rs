@@ -2,7 +2,7 @@
 //! corpus into its own index (`<data-dir>/demo`), and shows what search finds for
 //! the corpus's questions — a few in full, then the hit rate over all of them.
 
-use super::index::{index_paths, print_report};
+use super::index::{index_sources, print_report};
 use super::search::print_hit;
 use crate::cli::DemoArgs;
 use crate::context::{Context, index_dir};
@@ -32,10 +32,11 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
         fixtures.display(),
         data_dir.display()
     );
-    let report = index_paths(
+    let report = index_sources(
         &embedder,
-        &index_dir(&data_dir),
+        &data_dir,
         std::slice::from_ref(&fixtures),
+        hearth_ingest::COMMIT_CHUNKS,
     )?;
     print_report(&report);
     let index = Index::open(&index_dir(&data_dir))?;

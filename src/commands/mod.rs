@@ -4,6 +4,7 @@ mod demo;
 mod index;
 mod models;
 mod search;
+mod source;
 mod status;
 
 use crate::cli::{Cli, Command};
@@ -15,6 +16,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let ctx = Context::new(&cli)?;
     match cli.command {
         Command::Index(args) => index::run(&ctx, &args),
+        Command::Source(cmd) => source::run(&ctx, cmd),
         Command::Search(args) => search::run(&ctx, &args),
         Command::Status(args) => status::run(&ctx, &args),
         Command::Models(cmd) => models::run(&ctx, cmd),
