@@ -37,6 +37,71 @@ pub enum Command {
     Models(ModelsCommand),
     /// Index the bundled demo corpus and show what search finds in it.
     Demo(DemoArgs),
+    /// Keep the index current: index on file changes (debounced) and rescan
+    /// every source periodically. Runs until stopped.
+    Watch(WatchArgs),
+    /// Run `hearth index` on a timer (systemd user timer / launchd agent).
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+    /// Benchmarks that print figures next to their baseline.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Quiet period after the last file event before indexing, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    pub debounce_ms: u64,
+    /// Full rescan of every source at this interval (events can be missed).
+    #[arg(long, default_value = "1h")]
+    pub rescan: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Write and enable the timer (or launchd agent).
+    Install {
+        /// How often: 15m, 1h, 1d, …
+        #[arg(long, default_value = "1h")]
+        interval: String,
+        /// Only write the files; do not call systemctl/launchctl.
+        #[arg(long)]
+        no_activate: bool,
+    },
+    /// Disable and remove it.
+    Uninstall {
+        /// Only remove the files; do not call systemctl/launchctl.
+        #[arg(long)]
+        no_activate: bool,
+    },
+    /// Show whether it is installed, and the files.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Indexing on a generated corpus: a first run, an unchanged re-run and a
+    /// re-run after 1% of the corpus changed, each as a separate process.
+    Ingest {
+        /// Generated mails (in mbox files of 1,000).
+        #[arg(long, default_value_t = 10_000)]
+        mails: usize,
+        /// Generated Markdown notes.
+        #[arg(long, default_value_t = 1_000)]
+        docs: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Share of the corpus changed before the last run, in percent.
+        #[arg(long, default_value_t = 1.0)]
+        change_percent: f64,
+        /// Work here instead of a temporary directory (kept afterwards).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Print the three run summaries as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -299,3 +299,106 @@ fn kill_9_at_random_points_then_rerun_equals_a_clean_run() {
         "a finished index reads nothing again: {rerun}"
     );
 }
+
+#[test]
+fn schedule_writes_valid_timer_units_and_removes_them() {
+    let data = tempfile::tempdir().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(args)
+            .env("XDG_CONFIG_HOME", config.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["schedule", "install", "--interval", "15m", "--no-activate"]);
+    let units = config.path().join("systemd/user");
+    let service = std::fs::read_to_string(units.join("hearth-index.service")).unwrap();
+    let timer = std::fs::read_to_string(units.join("hearth-index.timer")).unwrap();
+    let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_hearth")).unwrap();
+    let data_dir = std::fs::canonicalize(data.path()).unwrap();
+    assert!(
+        service.contains(&format!(
+            "ExecStart={} --data-dir {} index",
+            exe.display(),
+            data_dir.display()
+        )),
+        "{service}"
+    );
+    assert!(
+        timer.contains("OnCalendar=*-*-* *:0/15:00") && timer.contains("Persistent=true"),
+        "{timer}"
+    );
+    assert!(run(&["schedule", "status"]).contains("schedule: installed"));
+    // systemd's own checker, where this machine has it.
+    if let Ok(out) = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(units.join("hearth-index.timer"))
+        .arg(units.join("hearth-index.service"))
+        .output()
+    {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("hearth-index"),
+            "systemd-analyze verify: {stderr}"
+        );
+    }
+    run(&["schedule", "uninstall", "--no-activate"]);
+    assert!(!units.join("hearth-index.timer").exists());
+    assert!(run(&["schedule", "status"]).contains("not installed"));
+}
+
+#[test]
+fn watch_indexes_new_and_deleted_files() {
+    let data = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(
+        src.path().join("first.txt"),
+        "The hallway paint is Farrow green.\n",
+    )
+    .unwrap();
+    let out = hearth(
+        data.path(),
+        &["source", "add", "auto", src.path().to_str().unwrap()],
+    );
+    assert!(out.status.success());
+    let mut watch = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["watch", "--debounce-ms", "300"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let wait_for = |what: &str, ok: &dyn Fn(&Value) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let out = hearth(data.path(), &["status", "--json"]);
+            if out.status.success() {
+                let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+                if ok(&status) {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    };
+    wait_for("the initial pass", &|s| s["documents"] == 1);
+    std::fs::write(src.path().join("second.txt"), "The boiler code is 7731.\n").unwrap();
+    wait_for("the new file", &|s| s["documents"] == 2);
+    std::fs::remove_file(src.path().join("first.txt")).unwrap();
+    wait_for("the deletion", &|s| s["documents"] == 1);
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+    let hits = json(hearth(data.path(), &["search", "boiler code", "--json"]));
+    assert!(hits[0]["text"].as_str().unwrap().contains("7731"));
+}

@@ -5,6 +5,8 @@
 //! `{"id", "question", "answer", "gold_uri", "kind"}` where `gold_uri` is the gold
 //! document's path relative to the corpus root, with `#Message-ID` for a mail.
 
+pub mod corpus;
+
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

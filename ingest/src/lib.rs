@@ -7,12 +7,16 @@
 //! - [`Indexer`]: one run; bad items never stop it — each failure is recorded with
 //!   its reason and retried on later runs with backoff.
 //! - [`WriterLock`]: one writer per index; readers keep working meanwhile.
+//! - [`ChangeFeed`] and [`ScheduleTarget`]: watch mode and scheduled runs
+//!   (systemd user timer, launchd agent).
 
 mod chunker;
 mod error;
 mod lock;
 mod pipeline;
+mod schedule;
 mod state;
+mod watch;
 
 pub use chunker::{CHUNK_OVERLAP_TOKENS, Chunk, Chunker, MAX_CHUNK_TOKENS};
 pub use error::IngestError;
@@ -20,7 +24,11 @@ pub use lock::WriterLock;
 pub use pipeline::{
     COMMIT_CHUNKS, IndexReport, Indexer, ItemFailure, ProgressEvent, peak_rss_bytes,
 };
+pub use schedule::{
+    LAUNCHD_LABEL, Schedule, ScheduleTarget, SchedulerKind, UNIT_NAME, parse_interval,
+};
 pub use state::{
     FailureRow, IngestState, ItemError, ItemState, ItemStatus, ItemUpdate, RunRow, SOURCE_KINDS,
     Source, backoff_secs,
 };
+pub use watch::ChangeFeed;

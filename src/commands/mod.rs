@@ -1,11 +1,14 @@
 //! One module per subcommand; [`run`] dispatches.
 
+mod bench;
 mod demo;
 mod index;
 mod models;
+mod schedule;
 mod search;
 mod source;
 mod status;
+mod watch;
 
 use crate::cli::{Cli, Command};
 use crate::context::Context;
@@ -21,6 +24,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status(args) => status::run(&ctx, &args),
         Command::Models(cmd) => models::run(&ctx, cmd),
         Command::Demo(args) => demo::run(&ctx, &args),
+        Command::Bench(cmd) => bench::run(&ctx, cmd),
+        Command::Watch(args) => watch::run(&ctx, &args),
+        Command::Schedule(cmd) => schedule::run(&ctx, cmd),
     }
 }
 
