@@ -15,6 +15,8 @@ pub enum IngestError {
     Store(#[from] hearth_store::StoreError),
     #[error("chunker setup: {0}")]
     Chunker(String),
+    #[error("indexing pipeline: {0}")]
+    Pipeline(String),
     #[error("ingest manifest {}: {reason}", path.display())]
     State { path: PathBuf, reason: String },
     #[error("source: {0}")]

@@ -14,6 +14,7 @@ mod chunker;
 mod error;
 mod lock;
 mod pipeline;
+mod reader;
 mod schedule;
 mod state;
 mod watch;

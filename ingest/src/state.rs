@@ -213,6 +213,11 @@ impl IngestState {
         })
     }
 
+    /// The database file (open it again for a second connection).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn err(&self) -> impl Fn(rusqlite::Error) -> IngestError + use<> {
         let path = self.path.clone();
         move |e| IngestError::State {

@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use hearth_embed::Embedder;
 use hearth_ingest::{IndexReport, Indexer, IngestState, ProgressEvent, Source, WriterLock};
 use hearth_store::Index;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,19 +36,12 @@ pub fn index_sources(
     let sources = resolve_sources(&state, paths)?;
     let mut index = Index::open_or_create(&index_dir(data_dir), &embedding_spec(embedder))?;
     let run_id = state.begin_run()?;
-    let bar = progress_bar();
-    let mut embedded = 0usize;
+    let bars = StageBars::new();
     let indexer = Indexer::new(embedder)?.with_commit_chunks(commit_chunks);
-    let result = indexer.run(&mut index, &mut state, &sources, &mut |event| match event {
-        ProgressEvent::Discovered { bytes, .. } => bar.inc_length(bytes),
-        ProgressEvent::FileRead { bytes, .. } => bar.inc(bytes),
-        ProgressEvent::Embedded { chunks } => {
-            embedded += chunks;
-            bar.set_message(format!("{embedded} chunks embedded"));
-        }
-        ProgressEvent::Committed { .. } => {}
+    let result = indexer.run(&mut index, &mut state, &sources, &|event| {
+        bars.update(&event)
     });
-    bar.finish_and_clear();
+    bars.finish();
     match &result {
         Ok(report) => state.finish_run(run_id, "ok", &serde_json::to_string(report)?)?,
         Err(err) => state.finish_run(run_id, &format!("failed: {err}"), "{}")?,
@@ -79,24 +72,63 @@ fn resolve_sources(state: &IngestState, paths: &[PathBuf]) -> Result<Vec<Source>
     Ok(out)
 }
 
-fn progress_bar() -> ProgressBar {
-    let bar = ProgressBar::new(0);
-    if !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
+/// One progress bar per stage (read: bytes, embed: chunks, write: segments),
+/// drawn only on a terminal.
+struct StageBars {
+    _multi: MultiProgress,
+    read: ProgressBar,
+    embed: ProgressBar,
+    write: ProgressBar,
+}
+
+impl StageBars {
+    fn new() -> Self {
+        let multi = MultiProgress::new();
+        if !std::io::stderr().is_terminal() {
+            multi.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        let style = |template: &str| {
+            ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ")
+        };
+        let read = multi.add(ProgressBar::new(0));
+        read.set_style(style("read   [{bar:30}] {bytes}/{total_bytes} {msg}"));
+        let embed = multi.add(ProgressBar::new(0));
+        embed.set_style(style("embed  [{bar:30}] {pos}/{len} chunks {per_sec}"));
+        let write = multi.add(ProgressBar::new_spinner());
+        write.set_style(style("write  {spinner} {pos} segments {msg}"));
+        Self {
+            _multi: multi,
+            read,
+            embed,
+            write,
+        }
     }
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} reading [{bar:30}] {bytes}/{total_bytes}  {msg}  {elapsed}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar
+
+    fn update(&self, event: &ProgressEvent<'_>) {
+        match *event {
+            ProgressEvent::Discovered { bytes, .. } => self.read.inc_length(bytes),
+            ProgressEvent::FileRead { bytes, .. } => self.read.inc(bytes),
+            ProgressEvent::Queued { chunks } => self.embed.inc_length(chunks as u64),
+            ProgressEvent::Embedded { chunks } => self.embed.inc(chunks as u64),
+            ProgressEvent::Committed { documents, .. } => {
+                self.write.inc(1);
+                self.write.set_message(format!("(+{documents} documents)"));
+            }
+        }
+    }
+
+    fn finish(&self) {
+        for bar in [&self.read, &self.embed, &self.write] {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 pub fn print_report(r: &IndexReport) {
     println!(
-        "{} source(s), {} files ({} unchanged, {} deleted, {} waiting to retry, {} unsupported)",
+        "{} source(s), {} files: {} unchanged, {} deleted, {} waiting to retry, {} unsupported",
         r.sources,
         r.files,
         r.unchanged_files,
@@ -104,18 +136,30 @@ pub fn print_report(r: &IndexReport) {
         r.deferred_files,
         r.unsupported_files
     );
+    println!("  stage     busy s   result");
+    println!("  discover {:>7.2}   {} files", r.discover_secs, r.files);
     println!(
-        "documents: {} new, {} changed, {} unchanged, {} deleted; {} chunks written in {} segment(s)",
-        r.new, r.changed, r.unchanged, r.deleted, r.chunks, r.segments
+        "  read     {:>7.2}   {} documents: {} new, {} changed, {} unchanged",
+        r.read_secs, r.documents, r.new, r.changed, r.unchanged
+    );
+    let rate = if r.embed_secs > 0.0 {
+        format!(" ({:.1}/s)", r.chunks as f64 / r.embed_secs)
+    } else {
+        String::new()
+    };
+    println!(
+        "  embed    {:>7.2}   {} chunks{rate}",
+        r.embed_secs, r.chunks
+    );
+    println!(
+        "  write    {:>7.2}   {} segment(s), {} documents deleted",
+        r.write_secs, r.segments, r.deleted
     );
     let rss = r
         .peak_rss_bytes
         .map(|b| format!(", peak RSS {:.0} MB", b as f64 / 1e6))
         .unwrap_or_default();
-    println!(
-        "time: {:.2}s total (discover {:.2}s, read+chunk {:.2}s, embed {:.2}s, write {:.2}s){rss}",
-        r.total_secs, r.discover_secs, r.read_secs, r.embed_secs, r.write_secs
-    );
+    println!("  total    {:>7.2}{rss}", r.total_secs);
     for name in &r.missing_sources {
         println!("source `{name}`: path is missing; its documents are kept");
     }
