@@ -2,37 +2,12 @@
 //! real embedding model (installed on first use; these tests never skip).
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
-const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo");
+mod common;
 
-fn hearth(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("HEARTH_CONFIG")
-        .output()
-        .expect("run hearth")
-}
-
-fn ok(out: Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "hearth failed: {}\nstdout: {stdout}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-fn json(out: Output) -> Value {
-    let text = ok(out);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON ({e}): {text}"))
-}
+use common::{DEMO, command, hearth, json, model_entry, ok};
 
 /// One index of the demo corpus shared by the tests below, with the JSON report
 /// of the run that built it.
@@ -277,8 +252,8 @@ fn a_damaged_model_file_names_the_file_and_the_fix() {
         std::fs::copy(installed.join(f), broken.join(f)).unwrap();
     }
     std::fs::write(broken.join("model.safetensors"), b"truncated").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .args(["--data-dir", data.path().to_str().unwrap(), "index", DEMO])
+    let out = command(data.path())
+        .args(["index", DEMO])
         .env("HEARTH_CACHE_DIR", cache.path())
         .output()
         .unwrap();
@@ -293,18 +268,11 @@ fn models_list_shows_the_pinned_set() {
     let data = tempfile::tempdir().unwrap();
     demo_model_dir();
     let list = json(hearth(data.path(), &["models", "list", "--json"]));
-    let list = list.as_array().unwrap();
-    assert_eq!(list.len(), 4);
-    let minilm = list
-        .iter()
-        .find(|m| m["name"] == "all-minilm-l6-v2")
-        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 4);
+    let minilm = model_entry(&list, "all-minilm-l6-v2");
     assert_eq!(minilm["status"], "installed");
     assert_eq!(minilm["role"], "embedding");
-    let larger = list
-        .iter()
-        .find(|m| m["name"] == "qwen2.5-coder-1.5b-instruct")
-        .unwrap();
+    let larger = model_entry(&list, "qwen2.5-coder-1.5b-instruct");
     assert_eq!(larger["default"], false);
     assert_eq!(larger["size"], 1_117_320_768u64);
 }
@@ -326,13 +294,7 @@ fn demo_model_dir() -> PathBuf {
         &["models", "install", "all-minilm-l6-v2"],
     ));
     let list = json(hearth(data.path(), &["models", "list", "--json"]));
-    let minilm = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == "all-minilm-l6-v2")
-        .unwrap()
-        .clone();
+    let minilm = model_entry(&list, "all-minilm-l6-v2");
     PathBuf::from(minilm["path"].as_str().unwrap())
 }
 
@@ -353,9 +315,7 @@ fn a_model_can_be_pointed_at_a_local_path() {
     )
     .unwrap();
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .arg("--data-dir")
-            .arg(data.path())
+        command(data.path())
             .arg("--config")
             .arg(&config)
             .args(args)
@@ -364,13 +324,7 @@ fn a_model_can_be_pointed_at_a_local_path() {
             .unwrap()
     };
     let list = json(run(&["models", "list", "--json"]));
-    let minilm = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == "all-minilm-l6-v2")
-        .unwrap()
-        .clone();
+    let minilm = model_entry(&list, "all-minilm-l6-v2");
     assert_eq!(minilm["status"], "local path");
     json(run(&["index", src.path().to_str().unwrap(), "--json"]));
     let hits = json(run(&["search", "bike lock code", "--json"]));

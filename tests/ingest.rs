@@ -4,30 +4,12 @@
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo");
+mod common;
 
-fn hearth(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("HEARTH_CONFIG")
-        .output()
-        .expect("run hearth")
-}
-
-fn json(out: Output) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "hearth failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {stdout}"))
-}
+use common::{DEMO, command, hearth, json};
 
 fn index(data: &Path, paths: &[&Path]) -> Value {
     let mut args = vec!["index", "--json"];
@@ -148,6 +130,54 @@ fn sources_edits_and_deletions_keep_the_index_exact() {
 }
 
 #[test]
+fn a_mail_moved_to_another_mailbox_is_not_embedded_again() {
+    let data = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("inbox.mbox"), MBOX).unwrap();
+    let first = index(data.path(), &[src.path()]);
+    assert_eq!(first["new"], 2, "{first}");
+    let chunks = json(hearth(data.path(), &["status", "--json"]))["chunks"].clone();
+    // File the piano mail away: it leaves the inbox and lands in an archive,
+    // which is read after the inbox (deletion first, then the move is seen).
+    let (one, two) = MBOX.split_at(MBOX.find("\nFrom b@").unwrap() + 1);
+    std::fs::write(src.path().join("inbox.mbox"), one).unwrap();
+    std::fs::write(src.path().join("z-archive.mbox"), two).unwrap();
+    let moved = index(data.path(), &[src.path()]);
+    assert_eq!(moved["relocated"], 1, "{moved}");
+    assert_eq!(moved["embedded"], 0, "nothing is embedded again: {moved}");
+    assert_eq!(
+        moved["chunks"], 1,
+        "the moved mail's chunk is re-recorded: {moved}"
+    );
+    assert_eq!(moved["deleted"], 0, "{moved}");
+    assert_eq!(
+        (moved["new"].as_u64(), moved["changed"].as_u64()),
+        (Some(0), Some(0)),
+        "{moved}"
+    );
+    let status = json(hearth(data.path(), &["status", "--json"]));
+    assert_eq!(status["documents"], 2, "{status}");
+    assert_eq!(status["chunks"], chunks);
+    let hits = json(hearth(
+        data.path(),
+        &["search", "piano lessons", "-k", "1", "--json"],
+    ));
+    assert!(
+        hits[0]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("z-archive.mbox#two@example.com"),
+        "{hits}"
+    );
+    let again = index(data.path(), &[src.path()]);
+    assert_eq!(
+        (again["chunks"].as_u64(), again["relocated"].as_u64()),
+        (Some(0), Some(0)),
+        "{again}"
+    );
+}
+
+#[test]
 fn failures_are_shown_and_retried_until_fixed() {
     let data = tempfile::tempdir().unwrap();
     let src = tempfile::tempdir().unwrap();
@@ -257,9 +287,7 @@ fn kill_9_at_random_points_then_rerun_equals_a_clean_run() {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         let delay = (seed >> 11) as f64 / (1u64 << 53) as f64 * clean_secs * 0.6;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .arg("--data-dir")
-            .arg(crashed.path())
+        let mut child = command(crashed.path())
             .args(["index", DEMO, "--commit-chunks", "12"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -305,9 +333,7 @@ fn schedule_writes_valid_timer_units_and_removes_them() {
     let data = tempfile::tempdir().unwrap();
     let config = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .arg("--data-dir")
-            .arg(data.path())
+        let out = command(data.path())
             .args(args)
             .env("XDG_CONFIG_HOME", config.path())
             .output()
@@ -370,9 +396,7 @@ fn watch_indexes_new_and_deleted_files() {
         &["source", "add", "auto", src.path().to_str().unwrap()],
     );
     assert!(out.status.success());
-    let mut watch = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .arg("--data-dir")
-        .arg(data.path())
+    let mut watch = command(data.path())
         .args(["watch", "--debounce-ms", "300"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

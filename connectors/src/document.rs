@@ -44,7 +44,9 @@ impl fmt::Display for SourceKind {
     }
 }
 
-/// A stable document id: the first 16 bytes of blake3(kind, URI), in hex.
+/// A stable document id: the first 16 bytes of blake3(kind, key), in hex. The key
+/// is the URI, or for a mail its Message-ID (so a mail moved to another mailbox
+/// keeps its id).
 ///
 /// The same item read again (even with edited content) gets the same id, so a new
 /// version replaces the old one instead of adding a duplicate.

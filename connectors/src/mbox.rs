@@ -1,7 +1,9 @@
 //! mbox mailboxes (Gmail Takeout and friends), streamed one message at a time
 //! through mail-parser, so a multi-gigabyte mailbox needs memory for one mail only.
 
-use crate::document::{Document, Origin, Participant, ParticipantRole, SourceKind, file_uri};
+use crate::document::{
+    Document, DocumentId, Origin, Participant, ParticipantRole, SourceKind, file_uri,
+};
 use crate::error::ConnectorError;
 use mail_parser::{Address, HeaderValue, Message, MessageParser};
 use std::fs::File;
@@ -83,6 +85,11 @@ impl MboxReader {
                 item: Some(format!("message {index}: {item}")),
             },
         );
+        if let Some(mid) = &message_id {
+            // A mail is the same mail wherever it is filed: its id follows the
+            // Message-ID, not the mailbox, so moving it re-embeds nothing.
+            doc.id = DocumentId::derive(SourceKind::Mail, &format!("message-id:{mid}"));
+        }
         doc.participants = participants(&message);
         doc.timestamp = message.date().map(|d| d.to_timestamp());
         doc.thread = thread_root(&message).or(message_id);
@@ -221,6 +228,17 @@ Content-Type: text/html; charset=utf-8\n\
         assert!(b.text.contains("noon"), "html body converted: {}", b.text);
         assert!(!b.text.contains("<b>"));
         assert_ne!(a.id, b.id);
+        // The id follows the Message-ID, not the file the mail is filed in.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let moved = elsewhere.path().join("archive.mbox");
+        std::fs::write(&moved, MBOX).unwrap();
+        let again: Vec<Document> = MboxReader::open(&moved)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(again[0].id, a.id);
+        assert_ne!(again[0].uri, a.uri);
+        assert_eq!(again[0].content_hash, a.content_hash);
     }
 
     #[test]

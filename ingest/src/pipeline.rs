@@ -73,9 +73,15 @@ pub struct IndexReport {
     pub new: usize,
     pub changed: usize,
     pub unchanged: usize,
+    /// Documents whose content was indexed but whose file changed (a mail moved
+    /// to another mailbox): re-recorded without re-embedding.
+    pub relocated: usize,
     /// Documents tombstoned (deleted files, items gone from a container).
     pub deleted: usize,
+    /// Chunks written to the store (embedded ones and re-recorded moved ones).
     pub chunks: usize,
+    /// Chunks that went through the embedder.
+    pub embedded: usize,
     pub segments: usize,
     pub failed: Vec<ItemFailure>,
     /// Busy time of each stage (the stages overlap, so these can sum to more
@@ -144,7 +150,7 @@ impl<'e> Indexer<'e> {
         let started = Instant::now();
         let indexed = index
             .documents()
-            .map(|d| (d.doc_id.clone(), d.content_hash.clone()))
+            .map(|d| (d.doc_id.clone(), (d.content_hash.clone(), d.uri.clone())))
             .collect();
         let mut reader = Reader::new(
             &self.chunker,
@@ -172,17 +178,18 @@ impl<'e> Indexer<'e> {
                 result
             });
             let embed = scope.spawn(|| {
-                let mut secs = 0.0;
+                let (mut secs, mut embedded) = (0.0, 0);
                 for mut batch in embed_rx {
                     let t = Instant::now();
                     self.embed(&mut batch, progress)?;
                     secs += t.elapsed().as_secs_f64();
+                    embedded += batch.chunks.len();
                     if to_write.send(batch).is_err() {
                         break;
                     }
                 }
                 drop(to_write);
-                Ok::<f64, IngestError>(secs)
+                Ok::<(f64, usize), IngestError>((secs, embedded))
             });
             let mut write = || -> Result<(), IngestError> {
                 for batch in write_rx.iter() {
@@ -190,7 +197,19 @@ impl<'e> Indexer<'e> {
                     let mut deleted = batch.deleted;
                     deleted.sort();
                     deleted.dedup();
-                    let summary = index.commit(batch.docs, batch.chunks, &deleted)?;
+                    let (mut docs, mut chunks) = (batch.docs, batch.chunks);
+                    if !batch.relocated.is_empty() {
+                        let ids: Vec<String> =
+                            batch.relocated.iter().map(|d| d.doc_id.clone()).collect();
+                        let moved = index.chunks_with_vectors(&ids)?;
+                        for mut doc in batch.relocated {
+                            doc.chunk_count =
+                                moved.iter().filter(|c| c.doc_id == doc.doc_id).count() as u32;
+                            docs.push(doc);
+                        }
+                        chunks.extend(moved);
+                    }
+                    let summary = index.commit(docs, chunks, &deleted)?;
                     state.apply(
                         &batch.items,
                         &batch.touched,
@@ -221,7 +240,7 @@ impl<'e> Indexer<'e> {
         });
         // The first real failure wins over the "pipeline stopped" it caused upstream.
         write_result?;
-        let embed_secs = embed_result?;
+        let (embed_secs, embedded) = embed_result?;
         read_result?;
         let mut report = reader.report;
         report.chunks = written.chunks;
@@ -229,6 +248,7 @@ impl<'e> Indexer<'e> {
         report.segments = written.segments;
         report.write_secs = written.write_secs;
         report.embed_secs = embed_secs;
+        report.embedded = embedded;
         report.total_secs = started.elapsed().as_secs_f64();
         report.peak_rss_bytes = peak_rss_bytes();
         Ok(report)

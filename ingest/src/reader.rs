@@ -21,6 +21,9 @@ pub(crate) struct Batch {
     pub chunks: Vec<ChunkRecord>,
     /// Embedder input per chunk (title + chunk text), parallel to `chunks`.
     pub inputs: Vec<String>,
+    /// Documents whose content is indexed but whose URI moved (a mail filed in
+    /// another mailbox): re-recorded with their existing chunks, not re-embedded.
+    pub relocated: Vec<DocumentRecord>,
     /// Document ids to tombstone.
     pub deleted: Vec<String>,
     pub items: Vec<ItemUpdate>,
@@ -33,6 +36,7 @@ pub(crate) struct Batch {
 impl Batch {
     pub fn is_empty(&self) -> bool {
         self.docs.is_empty()
+            && self.relocated.is_empty()
             && self.deleted.is_empty()
             && self.items.is_empty()
             && self.touched.is_empty()
@@ -54,11 +58,16 @@ impl Batch {
 pub(crate) struct Reader<'a> {
     pub chunker: &'a Chunker,
     pub state: IngestState,
-    /// Content hash of every live document when the run started.
-    pub indexed: HashMap<String, String>,
+    /// Content hash and URI of every live document (as of the run's start, plus
+    /// what this run queued).
+    pub indexed: HashMap<String, (String, String)>,
     pub commit_chunks: usize,
     pub report: IndexReport,
     batch: Batch,
+    /// Tombstones, removed items and the items whose documents they concern,
+    /// committed last — once every file has been read, a document that turned
+    /// up elsewhere (a moved mail) is no longer tombstoned.
+    finale: Batch,
     /// Content hash of each document queued in the current batch.
     queued: HashMap<String, String>,
     /// Documents some item read in this run accounts for: never tombstoned.
@@ -69,7 +78,7 @@ impl<'a> Reader<'a> {
     pub fn new(
         chunker: &'a Chunker,
         state: IngestState,
-        indexed: HashMap<String, String>,
+        indexed: HashMap<String, (String, String)>,
         commit_chunks: usize,
     ) -> Self {
         Self {
@@ -79,6 +88,7 @@ impl<'a> Reader<'a> {
             commit_chunks,
             report: IndexReport::default(),
             batch: Batch::default(),
+            finale: Batch::default(),
             queued: HashMap::new(),
             held: HashSet::new(),
         }
@@ -131,16 +141,22 @@ impl<'a> Reader<'a> {
             for (path, item) in known {
                 self.report.deleted_files += 1;
                 for doc in item.doc_ids {
-                    if !self.held.contains(&doc)
-                        && !self.state.doc_held_elsewhere(&doc, source.id, &path)?
-                    {
-                        self.batch.deleted.push(doc);
+                    if !self.state.doc_held_elsewhere(&doc, source.id, &path)? {
+                        self.finale.deleted.push(doc);
                     }
                 }
-                self.batch.removed.push((source.id, path));
+                self.finale.removed.push((source.id, path));
             }
         }
-        self.emit(emit)
+        self.emit(emit)?;
+        // Every file has been read: whatever some file still holds stays.
+        let mut finale = std::mem::take(&mut self.finale);
+        finale.deleted.retain(|d| !self.held.contains(d));
+        if finale.is_empty() {
+            Ok(())
+        } else {
+            emit(finale)
+        }
     }
 
     fn emit(
@@ -244,8 +260,18 @@ impl<'a> Reader<'a> {
                 self.batch.remove_doc(&doc.id.0);
             } else {
                 match self.indexed.get(&doc.id.0) {
-                    Some(old) if *old == doc.content_hash.0 => {
-                        self.report.unchanged += 1;
+                    Some((hash, uri)) if *hash == doc.content_hash.0 => {
+                        if *uri != doc.uri {
+                            // Same content, filed elsewhere: re-record, don't re-embed.
+                            self.report.relocated += 1;
+                            self.batch.relocated.push(document_record(&doc, 0));
+                            self.indexed.insert(
+                                doc.id.0.clone(),
+                                (doc.content_hash.0.clone(), doc.uri.clone()),
+                            );
+                        } else {
+                            self.report.unchanged += 1;
+                        }
                         continue;
                     }
                     Some(_) => self.report.changed += 1,
@@ -254,22 +280,23 @@ impl<'a> Reader<'a> {
             }
             self.queued
                 .insert(doc.id.0.clone(), doc.content_hash.0.clone());
-            self.indexed
-                .insert(doc.id.0.clone(), doc.content_hash.0.clone());
+            self.indexed.insert(
+                doc.id.0.clone(),
+                (doc.content_hash.0.clone(), doc.uri.clone()),
+            );
             self.queue(&doc);
         }
         let previous_docs = previous
             .as_ref()
             .map(|p| p.doc_ids.clone())
             .unwrap_or_default();
+        let mut stale = Vec::new();
         if errors.is_empty() {
             // Documents the file no longer holds (a mail removed from an mbox).
             let now_held: HashSet<&String> = doc_ids.iter().collect();
             for doc in previous_docs.iter().filter(|d| !now_held.contains(d)) {
-                if !self.held.contains(doc)
-                    && !self.state.doc_held_elsewhere(doc, source.id, key)?
-                {
-                    self.batch.deleted.push(doc.clone());
+                if !self.state.doc_held_elsewhere(doc, source.id, key)? {
+                    stale.push(doc.clone());
                 }
             }
         } else {
@@ -281,7 +308,7 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        self.batch.items.push(ItemUpdate {
+        let update = ItemUpdate {
             source_id: source.id,
             path: key.to_owned(),
             size: file.size,
@@ -290,7 +317,15 @@ impl<'a> Reader<'a> {
             doc_ids,
             errors,
             previous_attempts: previous.map_or(0, |p| p.attempts),
-        });
+        };
+        // The item is recorded with its tombstones, so a crash between the two
+        // can't leave a stale document that no later run would notice.
+        if stale.is_empty() {
+            self.batch.items.push(update);
+        } else {
+            self.finale.deleted.extend(stale);
+            self.finale.items.push(update);
+        }
         Ok(())
     }
 
@@ -319,21 +354,29 @@ impl<'a> Reader<'a> {
                 embedding: Vec::new(),
             });
         }
-        self.batch.docs.push(DocumentRecord {
-            doc_id: doc.id.0.clone(),
-            kind: doc.kind.as_str().to_owned(),
-            uri: doc.uri.clone(),
-            title: doc.title.clone(),
-            participants: doc.participants.iter().map(|p| p.display()).collect(),
-            timestamp: doc.timestamp,
-            content_hash: doc.content_hash.0.clone(),
-            thread: doc.thread.clone(),
-            parent: doc.parent.as_ref().map(|p| p.0.clone()),
-            origin_path: doc.origin.path.display().to_string(),
-            origin_item: doc.origin.item.clone(),
-            chunk_count: u32::try_from(chunks.len()).unwrap_or(u32::MAX),
-            text_bytes: doc.text.len() as u64,
-        });
+        self.batch.docs.push(document_record(
+            doc,
+            u32::try_from(chunks.len()).unwrap_or(u32::MAX),
+        ));
+    }
+}
+
+/// The store's record of a document with `chunk_count` chunks.
+fn document_record(doc: &Document, chunk_count: u32) -> DocumentRecord {
+    DocumentRecord {
+        doc_id: doc.id.0.clone(),
+        kind: doc.kind.as_str().to_owned(),
+        uri: doc.uri.clone(),
+        title: doc.title.clone(),
+        participants: doc.participants.iter().map(|p| p.display()).collect(),
+        timestamp: doc.timestamp,
+        content_hash: doc.content_hash.0.clone(),
+        thread: doc.thread.clone(),
+        parent: doc.parent.as_ref().map(|p| p.0.clone()),
+        origin_path: doc.origin.path.display().to_string(),
+        origin_item: doc.origin.item.clone(),
+        chunk_count,
+        text_bytes: doc.text.len() as u64,
     }
 }
 

@@ -114,7 +114,7 @@ fn bench_ingest(root: &Path, spec: CorpusSpec, percent: f64, as_json: bool) -> R
         "vs first",
         "files",
         "docs",
-        "chunks",
+        "embedded",
         "discover",
         "read",
         "embed",
@@ -131,7 +131,7 @@ fn bench_ingest(root: &Path, spec: CorpusSpec, percent: f64, as_json: bool) -> R
             100.0 * r.wall_secs / first_wall,
             read_files,
             f(r, "new") + f(r, "changed"),
-            f(r, "chunks"),
+            f(r, "embedded"),
             f(r, "discover_secs"),
             f(r, "read_secs"),
             f(r, "embed_secs"),
@@ -141,9 +141,9 @@ fn bench_ingest(root: &Path, spec: CorpusSpec, percent: f64, as_json: bool) -> R
     }
     let first = &runs[0];
     println!(
-        "\nfirst run throughput: {:.0} documents/s read+chunk, {:.1} chunks/s embedded, {:.1} MB/s overall ({:.1} MB)",
+        "\nfirst run throughput: {:.0} documents/s read+chunk, {:.1} chunks/s embedded, {:.3} MB/s overall ({:.1} MB)",
         f(first, "documents") / f(first, "read_secs").max(1e-9),
-        f(first, "chunks") / f(first, "embed_secs").max(1e-9),
+        f(first, "embedded") / f(first, "embed_secs").max(1e-9),
         generated.bytes as f64 / 1e6 / first.wall_secs,
         generated.bytes as f64 / 1e6
     );

@@ -139,21 +139,18 @@ pub fn print_report(r: &IndexReport) {
     println!("  stage     busy s   result");
     println!("  discover {:>7.2}   {} files", r.discover_secs, r.files);
     println!(
-        "  read     {:>7.2}   {} documents: {} new, {} changed, {} unchanged",
-        r.read_secs, r.documents, r.new, r.changed, r.unchanged
+        "  read     {:>7.2}   {} documents: {} new, {} changed, {} moved, {} unchanged",
+        r.read_secs, r.documents, r.new, r.changed, r.relocated, r.unchanged
     );
     let rate = if r.embed_secs > 0.0 {
-        format!(" ({:.1}/s)", r.chunks as f64 / r.embed_secs)
+        format!(" ({:.1}/s)", r.embedded as f64 / r.embed_secs)
     } else {
         String::new()
     };
+    println!("  embed    {:>7.2}   {} chunks{rate}", r.embed_secs, r.embedded);
     println!(
-        "  embed    {:>7.2}   {} chunks{rate}",
-        r.embed_secs, r.chunks
-    );
-    println!(
-        "  write    {:>7.2}   {} segment(s), {} documents deleted",
-        r.write_secs, r.segments, r.deleted
+        "  write    {:>7.2}   {} chunks in {} segment(s), {} documents deleted",
+        r.write_secs, r.chunks, r.segments, r.deleted
     );
     let rss = r
         .peak_rss_bytes

@@ -168,6 +168,26 @@ impl Index {
         self.docs.values().map(|d| &d.record)
     }
 
+    /// The live chunks of `doc_ids`, with their vectors, in document order — to
+    /// re-commit a document under a new URI without embedding it again.
+    pub fn chunks_with_vectors(&self, doc_ids: &[String]) -> Result<Vec<ChunkRecord>, StoreError> {
+        let mut by_segment: BTreeMap<u64, HashSet<&str>> = BTreeMap::new();
+        for id in doc_ids {
+            if let Some(d) = self.docs.get(id) {
+                by_segment.entry(d.seq).or_default().insert(id.as_str());
+            }
+        }
+        let seg_dir = self.dir.join(SEGMENTS_DIR);
+        let dim = self.manifest.embedding.dimension;
+        let mut out = Vec::new();
+        for (seq, ids) in by_segment {
+            let (_, chunk_path) = segment::paths(&seg_dir, seq);
+            out.extend(segment::read_doc_chunks(&chunk_path, &ids, dim)?);
+        }
+        out.sort_by(|a, b| a.doc_id.cmp(&b.doc_id).then(a.ordinal.cmp(&b.ordinal)));
+        Ok(out)
+    }
+
     /// Adds a segment with `docs` and their `chunks` (superseding older versions of
     /// the same documents) and tombstones `deleted`, in one atomic manifest commit.
     pub fn commit(

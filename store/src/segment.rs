@@ -17,6 +17,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use std::collections::HashSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -235,31 +236,88 @@ pub(crate) fn read_documents(path: &Path) -> Result<Vec<DocumentRecord>, StoreEr
     Ok(out)
 }
 
+/// The embedding column of a chunks batch as one row-major slice.
+fn embedding_values<'a>(
+    batch: &'a RecordBatch,
+    path: &Path,
+    dim: usize,
+) -> Result<&'a [f32], StoreError> {
+    let emb = batch
+        .column_by_name("embedding")
+        .and_then(|c| c.as_fixed_size_list_opt())
+        .ok_or_else(|| bad(path, "column `embedding`"))?;
+    if usize::try_from(emb.value_length()).ok() != Some(dim) {
+        return Err(bad(
+            path,
+            format!("embedding width {} != {dim}", emb.value_length()),
+        ));
+    }
+    let values = emb
+        .values()
+        .as_primitive_opt::<Float32Type>()
+        .ok_or_else(|| bad(path, "embedding values are not f32"))?;
+    let start = emb.offset() * dim;
+    values
+        .values()
+        .get(start..start + emb.len() * dim)
+        .ok_or_else(|| bad(path, "embedding column is shorter than its rows"))
+}
+
 /// The vectors of a chunks table: `(doc_id per row, row-major f32 data)`.
 pub(crate) fn read_vectors(path: &Path, dim: usize) -> Result<(Vec<String>, Vec<f32>), StoreError> {
     let mut ids = Vec::new();
     let mut data = Vec::new();
     for batch in read_batches(path, Some(&[chunk_col::DOC_ID, chunk_col::EMBEDDING]), None)? {
         let doc_id = strings(&batch, "doc_id", path)?;
-        let emb = batch
-            .column_by_name("embedding")
-            .and_then(|c| c.as_fixed_size_list_opt())
-            .ok_or_else(|| bad(path, "column `embedding`"))?;
-        if usize::try_from(emb.value_length()).ok() != Some(dim) {
-            return Err(bad(
-                path,
-                format!("embedding width {} != {dim}", emb.value_length()),
-            ));
-        }
-        let values = emb
-            .values()
-            .as_primitive_opt::<Float32Type>()
-            .ok_or_else(|| bad(path, "embedding values are not f32"))?;
-        let start = emb.offset() * dim;
-        data.extend_from_slice(&values.values()[start..start + emb.len() * dim]);
+        data.extend_from_slice(embedding_values(&batch, path, dim)?);
         ids.extend(doc_id.iter().map(|s| s.unwrap_or_default().to_owned()));
     }
     Ok((ids, data))
+}
+
+/// The rows of a chunks batch accepted by `keep(doc_id)`, with their vectors when
+/// the batch has the embedding column (`dim` wide).
+fn chunk_rows(
+    batch: &RecordBatch,
+    path: &Path,
+    dim: usize,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<Vec<ChunkRecord>, StoreError> {
+    let chunk_id = strings(batch, "chunk_id", path)?;
+    let doc_id = strings(batch, "doc_id", path)?;
+    let text = strings(batch, "text", path)?;
+    let locator = strings(batch, "locator", path)?;
+    let u64col = |name: &str| -> Result<&UInt64Array, StoreError> {
+        batch
+            .column_by_name(name)
+            .and_then(|c| c.as_primitive_opt::<UInt64Type>())
+            .ok_or_else(|| bad(path, format!("column `{name}`")))
+    };
+    let (start, end) = (u64col("byte_start")?, u64col("byte_end")?);
+    let ordinal = batch
+        .column_by_name("ordinal")
+        .and_then(|c| c.as_primitive_opt::<UInt32Type>())
+        .ok_or_else(|| bad(path, "column `ordinal`"))?;
+    let vectors = match batch.column_by_name("embedding") {
+        Some(_) => Some(embedding_values(batch, path, dim)?),
+        None => None,
+    };
+    let mut out = Vec::new();
+    for i in (0..batch.num_rows()).filter(|&i| keep(doc_id.value(i))) {
+        out.push(ChunkRecord {
+            chunk_id: chunk_id.value(i).to_owned(),
+            doc_id: doc_id.value(i).to_owned(),
+            ordinal: ordinal.value(i),
+            text: text.value(i).to_owned(),
+            byte_start: start.value(i),
+            byte_end: end.value(i),
+            locator: opt(locator, i),
+            embedding: vectors
+                .map(|v| v[i * dim..(i + 1) * dim].to_vec())
+                .unwrap_or_default(),
+        });
+    }
+    Ok(out)
 }
 
 /// Reads the given rows (sorted, distinct) of a chunks table, without vectors.
@@ -276,39 +334,26 @@ pub(crate) fn read_chunks(path: &Path, rows: &[usize]) -> Result<Vec<ChunkRecord
     let columns: Vec<usize> = (0..chunk_col::EMBEDDING).collect();
     let mut out = Vec::with_capacity(rows.len());
     for batch in read_batches(path, Some(&columns), Some(RowSelection::from(selectors)))? {
-        let chunk_id = strings(&batch, "chunk_id", path)?;
-        let doc_id = strings(&batch, "doc_id", path)?;
-        let text = strings(&batch, "text", path)?;
-        let locator = strings(&batch, "locator", path)?;
-        let u64col = |name: &str| -> Result<&UInt64Array, StoreError> {
-            batch
-                .column_by_name(name)
-                .and_then(|c| c.as_primitive_opt::<UInt64Type>())
-                .ok_or_else(|| bad(path, format!("column `{name}`")))
-        };
-        let (start, end) = (u64col("byte_start")?, u64col("byte_end")?);
-        let ordinal = batch
-            .column_by_name("ordinal")
-            .and_then(|c| c.as_primitive_opt::<UInt32Type>())
-            .ok_or_else(|| bad(path, "column `ordinal`"))?;
-        for i in 0..batch.num_rows() {
-            out.push(ChunkRecord {
-                chunk_id: chunk_id.value(i).to_owned(),
-                doc_id: doc_id.value(i).to_owned(),
-                ordinal: ordinal.value(i),
-                text: text.value(i).to_owned(),
-                byte_start: start.value(i),
-                byte_end: end.value(i),
-                locator: opt(locator, i),
-                embedding: Vec::new(),
-            });
-        }
+        out.extend(chunk_rows(&batch, path, 0, &|_| true)?);
     }
     if out.len() != rows.len() {
         return Err(bad(
             path,
             format!("asked for {} rows, read {}", rows.len(), out.len()),
         ));
+    }
+    Ok(out)
+}
+
+/// Every chunk of the given documents in a chunks table, with its vector.
+pub(crate) fn read_doc_chunks(
+    path: &Path,
+    doc_ids: &HashSet<&str>,
+    dim: usize,
+) -> Result<Vec<ChunkRecord>, StoreError> {
+    let mut out = Vec::new();
+    for batch in read_batches(path, None, None)? {
+        out.extend(chunk_rows(&batch, path, dim, &|id| doc_ids.contains(id))?);
     }
     Ok(out)
 }

@@ -1,0 +1,51 @@
+//! Helpers shared by the integration tests: run the `hearth` binary and read
+//! its output.
+
+#![allow(dead_code)] // each test crate uses a different subset
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The bundled demo corpus.
+pub const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo");
+
+/// `hearth --data-dir DATA ARGS…`, ignoring any user config.
+pub fn hearth(data_dir: &Path, args: &[&str]) -> Output {
+    command(data_dir).args(args).output().expect("run hearth")
+}
+
+/// A `hearth --data-dir DATA` command to add arguments and environment to.
+pub fn command(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hearth"));
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("HEARTH_CONFIG");
+    cmd
+}
+
+/// Stdout of a successful run; panics with stdout and stderr otherwise.
+pub fn ok(out: Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "hearth failed: {}\nstdout: {stdout}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Stdout of a successful run, parsed as JSON.
+pub fn json(out: Output) -> Value {
+    let text = ok(out);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON ({e}): {text}"))
+}
+
+/// The entry of `models list --json` for model `name`.
+pub fn model_entry(list: &Value, name: &str) -> Value {
+    list.as_array()
+        .and_then(|l| l.iter().find(|m| m["name"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no model {name} in {list}"))
+}
