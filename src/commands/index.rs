@@ -147,7 +147,10 @@ pub fn print_report(r: &IndexReport) {
     } else {
         String::new()
     };
-    println!("  embed    {:>7.2}   {} chunks{rate}", r.embed_secs, r.embedded);
+    println!(
+        "  embed    {:>7.2}   {} chunks{rate}",
+        r.embed_secs, r.embedded
+    );
     println!(
         "  write    {:>7.2}   {} chunks in {} segment(s), {} documents deleted",
         r.write_secs, r.chunks, r.segments, r.deleted
