@@ -5,6 +5,7 @@
 mod cli;
 mod commands;
 mod context;
+mod progress;
 
 use clap::Parser;
 
@@ -30,7 +31,7 @@ fn init_logging(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| progress::LogWriter)
         .with_target(false)
         .init();
 }

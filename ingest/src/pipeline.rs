@@ -27,7 +27,7 @@ use std::time::Instant;
 pub const COMMIT_CHUNKS: usize = 4096;
 
 /// Texts per embedder call; progress is reported after each.
-const EMBED_SLICE: usize = 256;
+const EMBED_SLICE: usize = 64;
 
 /// Something the run reports as it goes, for progress display. Sent from the
 /// stage threads, so the callback must be `Sync`.
@@ -220,6 +220,13 @@ impl<'e> Indexer<'e> {
                     written.chunks += summary.chunks as usize;
                     written.deleted += summary.deleted as usize;
                     written.segments += usize::from(summary.segment.is_some());
+                    tracing::info!(
+                        segment = ?summary.segment,
+                        documents = summary.documents,
+                        chunks = summary.chunks,
+                        deleted = summary.deleted,
+                        "committed"
+                    );
                     progress(ProgressEvent::Committed {
                         documents: summary.documents,
                         chunks: summary.chunks,

@@ -105,6 +105,7 @@ impl<'a> Reader<'a> {
         for source in sources {
             if !source.path.exists() {
                 // An unmounted disk is not a deletion: keep everything.
+                tracing::warn!(source = %source.name, path = %source.path.display(), "source path is missing; keeping its documents");
                 self.report.missing_sources.push(source.name.clone());
                 continue;
             }
@@ -330,6 +331,7 @@ impl<'a> Reader<'a> {
     }
 
     fn fail(&mut self, source: &Source, file: &SourceFile, error: &ItemError) {
+        tracing::warn!(path = %file.path.display(), position = %error.position, "{}", error.reason);
         self.report.failed.push(ItemFailure {
             source: source.name.clone(),
             path: file.path.clone(),

@@ -96,6 +96,7 @@ impl StageBars {
         read.set_style(style("read   [{bar:30}] {bytes}/{total_bytes} {msg}"));
         let embed = multi.add(ProgressBar::new(0));
         embed.set_style(style("embed  [{bar:30}] {pos}/{len} chunks {per_sec}"));
+        crate::progress::capture(&multi);
         let write = multi.add(ProgressBar::new_spinner());
         write.set_style(style("write  {spinner} {pos} segments {msg}"));
         Self {
@@ -123,6 +124,7 @@ impl StageBars {
         for bar in [&self.read, &self.embed, &self.write] {
             bar.finish_and_clear();
         }
+        crate::progress::release();
     }
 }
 
