@@ -11,6 +11,7 @@ use hearth_store::EmbeddingSpec;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The config file (`config.toml`). Every field is optional.
 #[derive(Debug, Default, Deserialize)]
@@ -101,9 +102,9 @@ impl Context {
     }
 
     /// Loads the embedding model, installing it first if needed.
-    pub fn embedder(&self) -> Result<Embedder> {
+    pub fn embedder(&self) -> Result<Arc<Embedder>> {
         let dir = self.ensure_model(EMBEDDING_MODEL)?;
-        Ok(Embedder::load(&dir, EmbedderOptions::default())?)
+        Ok(Arc::new(Embedder::load(&dir, EmbedderOptions::default())?))
     }
 }
 

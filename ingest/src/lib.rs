@@ -23,7 +23,7 @@ pub use chunker::{CHUNK_OVERLAP_TOKENS, Chunk, Chunker, MAX_CHUNK_TOKENS};
 pub use error::IngestError;
 pub use lock::WriterLock;
 pub use pipeline::{
-    COMMIT_CHUNKS, IndexReport, Indexer, ItemFailure, ProgressEvent, peak_rss_bytes,
+    COMMIT_CHUNKS, IndexReport, Indexer, ItemFailure, Progress, ProgressEvent, peak_rss_bytes,
 };
 pub use schedule::{
     LAUNCHD_LABEL, Schedule, ScheduleTarget, SchedulerKind, UNIT_NAME, parse_interval,

@@ -1,5 +1,6 @@
-//! One indexing run over configured sources, as three stages on their own
-//! threads joined by bounded channels (so at most a few batches are in memory,
+//! One indexing run over configured sources, as three stages on tokio (reading
+//! and embedding on its blocking pool, writing on the calling thread) joined by
+//! bounded channels (so at most a few batches are in memory,
 //! whatever the corpus size):
 //!
 //! 1. **read** ([`crate::reader`]): discover files, skip unchanged ones (size +
@@ -20,8 +21,9 @@ use hearth_embed::Embedder;
 use hearth_store::Index;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
 use std::time::Instant;
+use tokio::sync::mpsc;
 
 /// Chunks buffered before they are embedded and committed as one segment.
 pub const COMMIT_CHUNKS: usize = 4096;
@@ -101,25 +103,29 @@ pub struct IndexReport {
 /// use hearth_embed::{Embedder, EmbedderOptions};
 /// use hearth_ingest::{IngestState, Indexer};
 /// use hearth_store::{EmbeddingSpec, Index};
+/// use std::sync::Arc;
 ///
-/// let embedder = Embedder::load("/models/all-minilm-l6-v2".as_ref(), EmbedderOptions::default())?;
+/// let embedder = Arc::new(Embedder::load("/models/all-minilm-l6-v2".as_ref(), EmbedderOptions::default())?);
 /// let spec = EmbeddingSpec { model_id: embedder.model_id().into(), dimension: embedder.dimension() };
 /// let mut index = Index::open_or_create("/tmp/hearth/index".as_ref(), &spec)?;
 /// let mut state = IngestState::open("/tmp/hearth/ingest.db".as_ref())?;
 /// let notes = state.add_source(None, "auto", "fixtures/demo/notes".as_ref())?;
-/// let report = Indexer::new(&embedder)?.run(&mut index, &mut state, &[notes], &|_| {})?;
+/// let report = Indexer::new(embedder)?.run(&mut index, &mut state, &[notes], Arc::new(|_| {}))?;
 /// println!("{} new documents", report.new);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct Indexer<'e> {
-    embedder: &'e Embedder,
-    chunker: Chunker,
+pub struct Indexer {
+    embedder: Arc<Embedder>,
+    chunker: Arc<Chunker>,
     commit_chunks: usize,
 }
 
-impl<'e> Indexer<'e> {
+/// The progress callback, shared by the stages.
+pub type Progress = Arc<dyn Fn(ProgressEvent<'_>) + Send + Sync>;
+
+impl Indexer {
     /// An indexer chunking with the embedder's own tokenizer.
-    pub fn new(embedder: &'e Embedder) -> Result<Self, IngestError> {
+    pub fn new(embedder: Arc<Embedder>) -> Result<Self, IngestError> {
         let chunker = Chunker::new(
             embedder.sizing_tokenizer(),
             MAX_CHUNK_TOKENS,
@@ -127,7 +133,7 @@ impl<'e> Indexer<'e> {
         )?;
         Ok(Self {
             embedder,
-            chunker,
+            chunker: Arc::new(chunker),
             commit_chunks: COMMIT_CHUNKS,
         })
     }
@@ -145,111 +151,83 @@ impl<'e> Indexer<'e> {
         index: &mut Index,
         state: &mut IngestState,
         sources: &[Source],
-        progress: &(dyn Fn(ProgressEvent<'_>) + Sync),
+        progress: Progress,
     ) -> Result<IndexReport, IngestError> {
         let started = Instant::now();
+        let stage_err = |what: &str| IngestError::Pipeline(what.to_owned());
         let indexed = index
             .documents()
             .map(|d| (d.doc_id.clone(), (d.content_hash.clone(), d.uri.clone())))
             .collect();
         let mut reader = Reader::new(
-            &self.chunker,
+            Arc::clone(&self.chunker),
             IngestState::open(state.path())?,
             indexed,
             self.commit_chunks,
         );
+        // Reading and embedding are blocking, CPU-bound work: they run on tokio's
+        // blocking pool; the writer runs on this thread, which owns the index.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|e| IngestError::Pipeline(format!("runtime: {e}")))?;
         // One batch waiting between stages: read ahead of embedding, embed ahead
         // of writing, never more.
-        let (to_embed, embed_rx) = sync_channel::<Batch>(1);
-        let (to_write, write_rx) = sync_channel::<Batch>(1);
-        let mut written = IndexReport::default();
-        let (read_result, embed_result, write_result) = std::thread::scope(|scope| {
-            let read = scope.spawn(|| {
-                let result = reader.run(sources, progress, &mut |batch| {
-                    progress(ProgressEvent::Queued {
-                        chunks: batch.chunks.len(),
-                    });
-                    // A closed channel means a later stage failed; it reports why.
-                    to_embed
-                        .send(batch)
-                        .map_err(|_| IngestError::Pipeline("stopped".into()))
+        let (to_embed, mut embed_rx) = mpsc::channel::<Batch>(1);
+        let (to_write, mut write_rx) = mpsc::channel::<Batch>(1);
+        let sources = sources.to_vec();
+        let read_progress = Arc::clone(&progress);
+        let read = runtime.spawn_blocking(move || {
+            let result = reader.run(&sources, &*read_progress, &mut |batch| {
+                read_progress(ProgressEvent::Queued {
+                    chunks: batch.chunks.len(),
                 });
-                drop(to_embed);
-                result
+                // A closed channel means a later stage failed; it reports why.
+                to_embed
+                    .blocking_send(batch)
+                    .map_err(|_| IngestError::Pipeline("stopped".into()))
             });
-            let embed = scope.spawn(|| {
-                let (mut secs, mut embedded) = (0.0, 0);
-                for mut batch in embed_rx {
-                    let t = Instant::now();
-                    self.embed(&mut batch, progress)?;
-                    secs += t.elapsed().as_secs_f64();
-                    embedded += batch.chunks.len();
-                    if to_write.send(batch).is_err() {
-                        break;
-                    }
+            (reader.report, result)
+        });
+        let embedder = Arc::clone(&self.embedder);
+        let embed_progress = Arc::clone(&progress);
+        let embed = runtime.spawn_blocking(move || {
+            let (mut secs, mut embedded) = (0.0, 0);
+            while let Some(mut batch) = embed_rx.blocking_recv() {
+                let t = Instant::now();
+                embed_batch(&embedder, &mut batch, &*embed_progress)?;
+                secs += t.elapsed().as_secs_f64();
+                embedded += batch.chunks.len();
+                if to_write.blocking_send(batch).is_err() {
+                    break;
                 }
-                drop(to_write);
-                Ok::<(f64, usize), IngestError>((secs, embedded))
-            });
-            let mut write = || -> Result<(), IngestError> {
-                for batch in write_rx.iter() {
-                    let t = Instant::now();
-                    let mut deleted = batch.deleted;
-                    deleted.sort();
-                    deleted.dedup();
-                    let (mut docs, mut chunks) = (batch.docs, batch.chunks);
-                    if !batch.relocated.is_empty() {
-                        let ids: Vec<String> =
-                            batch.relocated.iter().map(|d| d.doc_id.clone()).collect();
-                        let moved = index.chunks_with_vectors(&ids)?;
-                        for mut doc in batch.relocated {
-                            doc.chunk_count =
-                                moved.iter().filter(|c| c.doc_id == doc.doc_id).count() as u32;
-                            docs.push(doc);
-                        }
-                        chunks.extend(moved);
-                    }
-                    let summary = index.commit(docs, chunks, &deleted)?;
-                    state.apply(
-                        &batch.items,
-                        &batch.touched,
-                        &batch.removed,
-                        index.manifest().version,
-                    )?;
-                    written.write_secs += t.elapsed().as_secs_f64();
-                    written.chunks += summary.chunks as usize;
-                    written.deleted += summary.deleted as usize;
-                    written.segments += usize::from(summary.segment.is_some());
-                    tracing::info!(
-                        segment = ?summary.segment,
-                        documents = summary.documents,
-                        chunks = summary.chunks,
-                        deleted = summary.deleted,
-                        "committed"
-                    );
-                    progress(ProgressEvent::Committed {
-                        documents: summary.documents,
-                        chunks: summary.chunks,
-                    });
+            }
+            Ok::<(f64, usize), IngestError>((secs, embedded))
+        });
+        let mut written = IndexReport::default();
+        let (write_result, embed_result, read_result) = runtime.block_on(async {
+            let mut write_result = Ok(());
+            while let Some(batch) = write_rx.recv().await {
+                let t = Instant::now();
+                if let Err(e) = commit_batch(index, state, batch, &mut written, &*progress) {
+                    write_result = Err(e);
+                    break;
                 }
-                Ok(())
-            };
-            let write_result = write();
+                written.write_secs += t.elapsed().as_secs_f64();
+            }
             // Unblock the upstream stages if writing stopped early.
+            write_rx.close();
             drop(write_rx);
             let embed_result = embed
-                .join()
-                .unwrap_or_else(|_| Err(IngestError::Pipeline("embed stage panicked".into())));
-            let read_result = read
-                .join()
-                .unwrap_or_else(|_| Err(IngestError::Pipeline("read stage panicked".into())));
-            (read_result, embed_result, write_result)
+                .await
+                .unwrap_or_else(|_| Err(stage_err("embed stage panicked")));
+            let read_result = read.await.map_err(|_| stage_err("read stage panicked"));
+            (write_result, embed_result, read_result)
         });
-        // The first real failure wins over the "pipeline stopped" it caused upstream.
+        // The first real failure wins over the "stopped" it caused upstream.
         write_result?;
         let (embed_secs, embedded) = embed_result?;
-        read_result?;
-        let mut report = reader.report;
+        let (mut report, read_outcome) = read_result?;
+        read_outcome?;
         report.chunks = written.chunks;
         report.deleted = written.deleted;
         report.segments = written.segments;
@@ -260,28 +238,75 @@ impl<'e> Indexer<'e> {
         report.peak_rss_bytes = peak_rss_bytes();
         Ok(report)
     }
+}
 
-    fn embed(
-        &self,
-        batch: &mut Batch,
-        progress: &(dyn Fn(ProgressEvent<'_>) + Sync),
-    ) -> Result<(), IngestError> {
-        for (chunks, inputs) in batch
-            .chunks
-            .chunks_mut(EMBED_SLICE)
-            .zip(batch.inputs.chunks(EMBED_SLICE))
-        {
-            let vectors = self.embedder.embed(inputs)?;
-            for (i, c) in chunks.iter_mut().enumerate() {
-                c.embedding = vectors.row(i).to_vec();
-            }
-            progress(ProgressEvent::Embedded {
-                chunks: chunks.len(),
-            });
+/// Embeds a batch's chunks in slices, reporting progress after each.
+fn embed_batch(
+    embedder: &Embedder,
+    batch: &mut Batch,
+    progress: &(dyn Fn(ProgressEvent<'_>) + Sync),
+) -> Result<(), IngestError> {
+    for (chunks, inputs) in batch
+        .chunks
+        .chunks_mut(EMBED_SLICE)
+        .zip(batch.inputs.chunks(EMBED_SLICE))
+    {
+        let vectors = embedder.embed(inputs)?;
+        for (i, c) in chunks.iter_mut().enumerate() {
+            c.embedding = vectors.row(i).to_vec();
         }
-        batch.inputs = Vec::new();
-        Ok(())
+        progress(ProgressEvent::Embedded {
+            chunks: chunks.len(),
+        });
     }
+    batch.inputs = Vec::new();
+    Ok(())
+}
+
+/// Commits one batch: the store segment (with moved documents' existing chunks
+/// and the tombstones) first, then the item rows.
+fn commit_batch(
+    index: &mut Index,
+    state: &mut IngestState,
+    batch: Batch,
+    written: &mut IndexReport,
+    progress: &(dyn Fn(ProgressEvent<'_>) + Sync),
+) -> Result<(), IngestError> {
+    let mut deleted = batch.deleted;
+    deleted.sort();
+    deleted.dedup();
+    let (mut docs, mut chunks) = (batch.docs, batch.chunks);
+    if !batch.relocated.is_empty() {
+        let ids: Vec<String> = batch.relocated.iter().map(|d| d.doc_id.clone()).collect();
+        let moved = index.chunks_with_vectors(&ids)?;
+        for mut doc in batch.relocated {
+            doc.chunk_count = moved.iter().filter(|c| c.doc_id == doc.doc_id).count() as u32;
+            docs.push(doc);
+        }
+        chunks.extend(moved);
+    }
+    let summary = index.commit(docs, chunks, &deleted)?;
+    state.apply(
+        &batch.items,
+        &batch.touched,
+        &batch.removed,
+        index.manifest().version,
+    )?;
+    written.chunks += summary.chunks as usize;
+    written.deleted += summary.deleted as usize;
+    written.segments += usize::from(summary.segment.is_some());
+    tracing::info!(
+        segment = ?summary.segment,
+        documents = summary.documents,
+        chunks = summary.chunks,
+        deleted = summary.deleted,
+        "committed"
+    );
+    progress(ProgressEvent::Committed {
+        documents: summary.documents,
+        chunks: summary.chunks,
+    });
+    Ok(())
 }
 
 /// Peak resident set size (`VmHWM`) on Linux; `None` elsewhere.

@@ -13,6 +13,7 @@ use hearth_store::{ChunkRecord, DocumentRecord};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Work read but not yet committed: the unit passed between stages.
 #[derive(Default)]
@@ -55,8 +56,8 @@ impl Batch {
 
 /// Stage one of a run. Owns its own connection to the ingest manifest and a
 /// snapshot of the index's document hashes, so it never waits for the writer.
-pub(crate) struct Reader<'a> {
-    pub chunker: &'a Chunker,
+pub(crate) struct Reader {
+    pub chunker: Arc<Chunker>,
     pub state: IngestState,
     /// Content hash and URI of every live document (as of the run's start, plus
     /// what this run queued).
@@ -74,9 +75,9 @@ pub(crate) struct Reader<'a> {
     held: HashSet<String>,
 }
 
-impl<'a> Reader<'a> {
+impl Reader {
     pub fn new(
-        chunker: &'a Chunker,
+        chunker: Arc<Chunker>,
         state: IngestState,
         indexed: HashMap<String, (String, String)>,
         commit_chunks: usize,

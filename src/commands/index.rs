@@ -11,6 +11,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 pub fn run(ctx: &Context, args: &IndexArgs) -> Result<ExitCode> {
     let embedder = ctx.embedder()?;
@@ -26,7 +27,7 @@ pub fn run(ctx: &Context, args: &IndexArgs) -> Result<ExitCode> {
 /// Indexes the sources for `paths` (adding new paths as sources), or every
 /// source when `paths` is empty, into the index under `data_dir`.
 pub fn index_sources(
-    embedder: &Embedder,
+    embedder: &Arc<Embedder>,
     data_dir: &Path,
     paths: &[PathBuf],
     commit_chunks: usize,
@@ -36,11 +37,13 @@ pub fn index_sources(
     let sources = resolve_sources(&state, paths)?;
     let mut index = Index::open_or_create(&index_dir(data_dir), &embedding_spec(embedder))?;
     let run_id = state.begin_run()?;
-    let bars = StageBars::new();
-    let indexer = Indexer::new(embedder)?.with_commit_chunks(commit_chunks);
-    let result = indexer.run(&mut index, &mut state, &sources, &|event| {
-        bars.update(&event)
-    });
+    let bars = Arc::new(StageBars::new());
+    let indexer = Indexer::new(Arc::clone(embedder))?.with_commit_chunks(commit_chunks);
+    let progress = {
+        let bars = Arc::clone(&bars);
+        Arc::new(move |event: ProgressEvent<'_>| bars.update(&event))
+    };
+    let result = indexer.run(&mut index, &mut state, &sources, progress);
     bars.finish();
     match &result {
         Ok(report) => state.finish_run(run_id, "ok", &serde_json::to_string(report)?)?,
