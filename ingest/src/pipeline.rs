@@ -28,8 +28,9 @@ use tokio::sync::mpsc;
 /// Chunks buffered before they are embedded and committed as one segment.
 pub const COMMIT_CHUNKS: usize = 4096;
 
-/// Texts per embedder call; progress is reported after each.
-const EMBED_SLICE: usize = 64;
+/// Texts per embedder call; progress is reported after each. Smaller slices
+/// cost throughput (64: 18.6 s, 256: 15.7 s for the demo's 154 chunks).
+const EMBED_SLICE: usize = 256;
 
 /// Something the run reports as it goes, for progress display. Sent from the
 /// stage threads, so the callback must be `Sync`.
@@ -240,23 +241,23 @@ impl Indexer {
     }
 }
 
-/// Embeds a batch's chunks in slices, reporting progress after each.
+/// Embeds a batch's chunks in slices of similar length (so little is padded),
+/// reporting progress after each slice.
 fn embed_batch(
     embedder: &Embedder,
     batch: &mut Batch,
     progress: &(dyn Fn(ProgressEvent<'_>) + Sync),
 ) -> Result<(), IngestError> {
-    for (chunks, inputs) in batch
-        .chunks
-        .chunks_mut(EMBED_SLICE)
-        .zip(batch.inputs.chunks(EMBED_SLICE))
-    {
-        let vectors = embedder.embed(inputs)?;
-        for (i, c) in chunks.iter_mut().enumerate() {
-            c.embedding = vectors.row(i).to_vec();
+    let mut order: Vec<usize> = (0..batch.chunks.len()).collect();
+    order.sort_by_key(|&i| batch.inputs[i].len());
+    for slice in order.chunks(EMBED_SLICE) {
+        let texts: Vec<&str> = slice.iter().map(|&i| batch.inputs[i].as_str()).collect();
+        let vectors = embedder.embed(&texts)?;
+        for (row, &i) in slice.iter().enumerate() {
+            batch.chunks[i].embedding = vectors.row(row).to_vec();
         }
         progress(ProgressEvent::Embedded {
-            chunks: chunks.len(),
+            chunks: slice.len(),
         });
     }
     batch.inputs = Vec::new();
