@@ -35,7 +35,8 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> Result<ExitCode> {
                     temp.path().to_path_buf()
                 }
             };
-            ctx.embedder()?; // install the model before timing anything
+            // Install the model before timing anything (the runs load it themselves).
+            ctx.ensure_model(hearth_embed::EMBEDDING_MODEL)?;
             bench_ingest(&root, spec, change_percent, json)?;
             Ok(ExitCode::SUCCESS)
         }

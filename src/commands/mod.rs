@@ -32,8 +32,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 
 /// `2026-01-14` for a Unix timestamp.
 pub(crate) fn date(ts: Option<i64>) -> String {
+    format_time(ts, "%Y-%m-%d")
+}
+
+/// A Unix timestamp (UTC) in a chrono format; empty when there is none.
+pub(crate) fn format_time(ts: Option<i64>, format: &str) -> String {
     ts.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-        .map(|d| d.format("%Y-%m-%d").to_string())
+        .map(|d| d.format(format).to_string())
         .unwrap_or_default()
 }
 

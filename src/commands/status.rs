@@ -1,7 +1,7 @@
 //! `hearth status`: documents and chunks per source kind, sources, failures
 //! waiting to be retried, and the last run.
 
-use super::date;
+use super::{date, format_time};
 use crate::cli::StatusArgs;
 use crate::context::{Context, ingest_db};
 use anyhow::Result;
@@ -85,7 +85,9 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<ExitCode> {
         println!("{} failure(s), retried on later runs:", failures.len());
         for f in &failures {
             let retry = match f.next_attempt_at {
-                Some(t) if t > now() => format!("retry after {}", chrono_time(t)),
+                Some(t) if t > chrono::Utc::now().timestamp() => {
+                    format!("retry after {}", format_time(Some(t), "%Y-%m-%d %H:%M UTC"))
+                }
                 _ => "retry on next run".to_owned(),
             };
             println!(
@@ -95,14 +97,4 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
-fn chrono_time(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default()
 }
