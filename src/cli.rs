@@ -102,6 +102,32 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Embedding throughput and quality per weight format on the demo corpus's
+    /// chunks, next to ONNX Runtime running the same weights (installed from
+    /// PyPI on first use by scripts/install-embed-baseline.sh).
+    Embed {
+        /// Weight formats to measure (f32 is always measured first, as the reference).
+        #[arg(long, value_delimiter = ',', default_value = "f32,q8_0,q4_0,q4k")]
+        formats: Vec<hearth_embed::WeightFormat>,
+        /// Chunks embedded per row (the demo's chunks, repeated).
+        #[arg(long, default_value_t = 616)]
+        chunks: usize,
+        /// Texts per forward pass.
+        #[arg(long, default_value_t = hearth_embed::EmbedderOptions::default().batch_size)]
+        batch_size: usize,
+        /// Skip the ONNX Runtime baseline.
+        #[arg(long)]
+        no_baseline: bool,
+        /// Skip the known-item retrieval suite.
+        #[arg(long)]
+        no_quality: bool,
+        /// Corpus to chunk (default: the bundled demo).
+        #[arg(long)]
+        fixtures: Option<PathBuf>,
+        /// Print the rows as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

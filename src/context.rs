@@ -22,6 +22,19 @@ pub struct Config {
     /// Per-model settings, by catalog name.
     #[serde(default)]
     pub models: BTreeMap<String, ModelConfig>,
+    /// How the embedder runs.
+    #[serde(default)]
+    pub embedding: EmbeddingConfig,
+}
+
+/// The `[embedding]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingConfig {
+    /// Weight format: `int8` (default), `f32`, or a `candle-*` reference format.
+    pub weights: Option<String>,
+    /// Texts per forward pass.
+    pub batch_size: Option<usize>,
 }
 
 /// Settings of one model.
@@ -37,6 +50,8 @@ pub struct Context {
     pub data_dir: PathBuf,
     pub catalog: ModelCatalog,
     pub registry: ModelRegistry,
+    /// Embedder settings from the config (defaults where it is silent).
+    pub embedder_options: EmbedderOptions,
 }
 
 impl Context {
@@ -72,10 +87,21 @@ impl Context {
                 registry = registry.with_override(name, path.clone());
             }
         }
+        let mut embedder_options = EmbedderOptions::default();
+        if let Some(weights) = &config.embedding.weights {
+            embedder_options.weights = weights
+                .parse()
+                .with_context(|| format!("[embedding] weights in {}", config_display(&config_path)))?;
+        }
+        if let Some(batch) = config.embedding.batch_size {
+            anyhow::ensure!(batch > 0, "[embedding] batch_size must be at least 1");
+            embedder_options.batch_size = batch;
+        }
         Ok(Self {
             data_dir,
             catalog,
             registry,
+            embedder_options,
         })
     }
 
@@ -104,8 +130,13 @@ impl Context {
     /// Loads the embedding model, installing it first if needed.
     pub fn embedder(&self) -> Result<Arc<Embedder>> {
         let dir = self.ensure_model(EMBEDDING_MODEL)?;
-        Ok(Arc::new(Embedder::load(&dir, EmbedderOptions::default())?))
+        Ok(Arc::new(Embedder::load(&dir, self.embedder_options.clone())?))
     }
+}
+
+fn config_display(path: &Option<PathBuf>) -> String {
+    path.as_ref()
+        .map_or_else(|| "the config".to_owned(), |p| p.display().to_string())
 }
 
 /// `<data_dir>/index`: the store.

@@ -1,9 +1,10 @@
 //! A BERT encoder (the architecture of all-MiniLM-L6-v2) on candle, written out
 //! here rather than taken from candle-transformers so that its linear layers can
-//! later be swapped for quantized ones.
+//! hold quantized weights ([`WeightFormat`]).
 
+use crate::quant::{QLinear, WeightFormat};
 use candle_core::{DType, Module, Result, Tensor};
-use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
+use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
 /// The fields of a Hugging Face BERT `config.json` this encoder uses.
@@ -33,13 +34,13 @@ struct Embeddings {
 }
 
 struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    attn_out: Linear,
+    query: QLinear,
+    key: QLinear,
+    value: QLinear,
+    attn_out: QLinear,
     attn_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
+    intermediate: QLinear,
+    output: QLinear,
     out_norm: LayerNorm,
 }
 
@@ -52,8 +53,9 @@ pub struct BertModel {
 }
 
 impl BertModel {
-    /// Loads weights named like Hugging Face's `BertModel` (with or without `bert.`).
-    pub fn load(vb: VarBuilder<'_>, cfg: &BertConfig) -> Result<Self> {
+    /// Loads weights named like Hugging Face's `BertModel` (with or without `bert.`),
+    /// converting the linear layers to `format` (embeddings and norms stay f32).
+    pub fn load(vb: VarBuilder<'_>, cfg: &BertConfig, format: WeightFormat) -> Result<Self> {
         if cfg.hidden_act != "gelu" {
             candle_core::bail!("unsupported hidden_act `{}` (only gelu)", cfg.hidden_act);
         }
@@ -86,18 +88,17 @@ impl BertModel {
         for i in 0..cfg.num_hidden_layers {
             let l = vb.pp(format!("encoder.layer.{i}"));
             let a = l.pp("attention");
+            let linear =
+                |inp: usize, out: usize, vb: VarBuilder<'_>| QLinear::load(inp, out, format, vb);
+            let inter = cfg.intermediate_size;
             layers.push(Layer {
-                query: candle_nn::linear(h, h, a.pp("self.query"))?,
-                key: candle_nn::linear(h, h, a.pp("self.key"))?,
-                value: candle_nn::linear(h, h, a.pp("self.value"))?,
-                attn_out: candle_nn::linear(h, h, a.pp("output.dense"))?,
+                query: linear(h, h, a.pp("self.query"))?,
+                key: linear(h, h, a.pp("self.key"))?,
+                value: linear(h, h, a.pp("self.value"))?,
+                attn_out: linear(h, h, a.pp("output.dense"))?,
                 attn_norm: candle_nn::layer_norm(h, eps, a.pp("output.LayerNorm"))?,
-                intermediate: candle_nn::linear(
-                    h,
-                    cfg.intermediate_size,
-                    l.pp("intermediate.dense"),
-                )?,
-                output: candle_nn::linear(cfg.intermediate_size, h, l.pp("output.dense"))?,
+                intermediate: linear(h, inter, l.pp("intermediate.dense"))?,
+                output: linear(inter, h, l.pp("output.dense"))?,
                 out_norm: candle_nn::layer_norm(h, eps, l.pp("output.LayerNorm"))?,
             });
         }
@@ -107,6 +108,24 @@ impl BertModel {
             heads: cfg.num_attention_heads,
             head_dim: h / cfg.num_attention_heads,
         })
+    }
+
+    /// Bytes held by the linear layers' weights (the part quantization shrinks).
+    pub fn linear_bytes(&self) -> usize {
+        self.layers
+            .iter()
+            .flat_map(|l| {
+                [
+                    &l.query,
+                    &l.key,
+                    &l.value,
+                    &l.attn_out,
+                    &l.intermediate,
+                    &l.output,
+                ]
+            })
+            .map(QLinear::bytes)
+            .sum()
     }
 
     /// `input_ids` and `attention_mask` are `(batch, seq)` u32; returns

@@ -1,8 +1,11 @@
-//! Sentence embeddings: tokenize, run the BERT encoder in length-sorted batches,
-//! mean-pool under the attention mask and L2-normalise.
+//! Sentence embeddings: tokenize, run the encoder in length-sorted batches,
+//! mean-pool over the tokens and L2-normalise. The encoder is Hearth's own
+//! ([`Encoder`], f32 or int8) or, as the reference, the candle [`BertModel`].
 
 use crate::bert::{BertConfig, BertModel};
+use crate::encoder::{Encoder, EncoderPrecision};
 use crate::error::{EmbedError, io_err};
+use crate::quant::WeightFormat;
 use candle_core::{D, DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use std::path::Path;
@@ -20,6 +23,8 @@ pub struct EmbedderOptions {
     pub max_tokens: usize,
     /// Texts per forward pass.
     pub batch_size: usize,
+    /// How the linear-layer weights are held: quantized by default, f32 as reference.
+    pub weights: WeightFormat,
 }
 
 impl Default for EmbedderOptions {
@@ -28,8 +33,17 @@ impl Default for EmbedderOptions {
             model_id: DEFAULT_MODEL_ID.to_owned(),
             max_tokens: 256,
             batch_size: 32,
+            weights: WeightFormat::default(),
         }
     }
+}
+
+/// The runtime that computes the hidden states.
+enum Engine {
+    /// The reference BERT on candle (padded batches).
+    Candle(BertModel),
+    /// Hearth's own encoder (packed sequences, pooled inside).
+    Own(Box<Encoder>),
 }
 
 /// Row-major embeddings: `len()` vectors of `dim` floats each, unit length.
@@ -67,10 +81,11 @@ impl Embeddings {
 /// # Ok::<(), hearth_embed::EmbedError>(())
 /// ```
 pub struct Embedder {
-    model: BertModel,
+    engine: Engine,
     tokenizer: Tokenizer,
     device: Device,
     dim: usize,
+    config: BertConfig,
     options: EmbedderOptions,
 }
 
@@ -103,13 +118,26 @@ impl Embedder {
         // registry and Hearth never writes to installed model files.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }
             .map_err(|e| corrupt("model.safetensors", e.to_string()))?;
-        let model = BertModel::load(vb, &config)
-            .map_err(|e| corrupt("model.safetensors", e.to_string()))?;
+        let engine = match options.weights {
+            WeightFormat::F32 => Engine::Own(Box::new(
+                Encoder::load(vb, &config, EncoderPrecision::F32)
+                    .map_err(|e| corrupt("model.safetensors", e.to_string()))?,
+            )),
+            WeightFormat::Int8 => Engine::Own(Box::new(
+                Encoder::load(vb, &config, EncoderPrecision::Int8)
+                    .map_err(|e| corrupt("model.safetensors", e.to_string()))?,
+            )),
+            candle => Engine::Candle(
+                BertModel::load(vb, &config, candle)
+                    .map_err(|e| corrupt("model.safetensors", e.to_string()))?,
+            ),
+        };
         Ok(Self {
-            model,
+            engine,
             tokenizer,
             device,
             dim: config.hidden_size,
+            config,
             options,
         })
     }
@@ -122,6 +150,24 @@ impl Embedder {
     /// The model id recorded in indexes built with this embedder.
     pub fn model_id(&self) -> &str {
         &self.options.model_id
+    }
+
+    /// The encoder's shape (layers, widths), for FLOP counts.
+    pub fn config(&self) -> &BertConfig {
+        &self.config
+    }
+
+    /// Bytes of linear-layer weights in memory, in the loaded format.
+    pub fn linear_weight_bytes(&self) -> usize {
+        match &self.engine {
+            Engine::Candle(m) => m.linear_bytes(),
+            Engine::Own(e) => e.linear_bytes(),
+        }
+    }
+
+    /// The format the linear-layer weights were loaded in.
+    pub fn weight_format(&self) -> WeightFormat {
+        self.options.weights
     }
 
     /// Longest input in tokens; longer texts are truncated.
@@ -162,24 +208,19 @@ impl Embedder {
         order.sort_by_key(|&i| encodings[i].get_ids().len());
         let mut data = vec![0f32; encodings.len() * self.dim];
         for batch in order.chunks(self.options.batch_size.max(1)) {
-            let width = batch
-                .iter()
-                .map(|&i| encodings[i].get_ids().len())
-                .max()
-                .unwrap_or(0);
-            let mut ids = vec![0u32; batch.len() * width];
-            let mut mask = vec![0u32; batch.len() * width];
+            let pooled = match &self.engine {
+                Engine::Own(encoder) => {
+                    let seqs: Vec<&[u32]> = batch.iter().map(|&i| encodings[i].get_ids()).collect();
+                    encoder.embed(&seqs)?
+                }
+                Engine::Candle(model) => {
+                    let encs: Vec<&[u32]> = batch.iter().map(|&i| encodings[i].get_ids()).collect();
+                    self.candle_batch(model, &encs)?
+                }
+            };
             for (row, &i) in batch.iter().enumerate() {
-                let enc = encodings[i].get_ids();
-                ids[row * width..row * width + enc.len()].copy_from_slice(enc);
-                mask[row * width..row * width + enc.len()].fill(1);
-            }
-            let ids = Tensor::from_vec(ids, (batch.len(), width), &self.device)?;
-            let mask = Tensor::from_vec(mask, (batch.len(), width), &self.device)?;
-            let pooled = self.pool(&self.model.forward(&ids, &mask)?, &mask)?;
-            let pooled: Vec<Vec<f32>> = pooled.to_vec2()?;
-            for (row, &i) in batch.iter().enumerate() {
-                data[i * self.dim..(i + 1) * self.dim].copy_from_slice(&pooled[row]);
+                data[i * self.dim..(i + 1) * self.dim]
+                    .copy_from_slice(&pooled[row * self.dim..(row + 1) * self.dim]);
             }
         }
         Ok(Embeddings {
@@ -191,6 +232,21 @@ impl Embedder {
     /// Embeds one text.
     pub fn embed_one(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
         Ok(self.embed(&[text])?.data)
+    }
+
+    /// One padded batch through the candle reference model; row-major pooled vectors.
+    fn candle_batch(&self, model: &BertModel, seqs: &[&[u32]]) -> Result<Vec<f32>, EmbedError> {
+        let width = seqs.iter().map(|s| s.len()).max().unwrap_or(0);
+        let mut ids = vec![0u32; seqs.len() * width];
+        let mut mask = vec![0u32; seqs.len() * width];
+        for (row, enc) in seqs.iter().enumerate() {
+            ids[row * width..row * width + enc.len()].copy_from_slice(enc);
+            mask[row * width..row * width + enc.len()].fill(1);
+        }
+        let ids = Tensor::from_vec(ids, (seqs.len(), width), &self.device)?;
+        let mask = Tensor::from_vec(mask, (seqs.len(), width), &self.device)?;
+        let pooled = self.pool(&model.forward(&ids, &mask)?, &mask)?;
+        Ok(pooled.flatten_all()?.to_vec1()?)
     }
 
     /// Mean over unmasked tokens, then L2 normalisation.

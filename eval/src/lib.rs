@@ -5,7 +5,9 @@
 //! `{"id", "question", "answer", "gold_uri", "kind"}` where `gold_uri` is the gold
 //! document's path relative to the corpus root, with `#Message-ID` for a mail.
 
+pub mod agreement;
 pub mod corpus;
+pub mod known_item;
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -40,6 +40,29 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> Result<ExitCode> {
             bench_ingest(&root, spec, change_percent, json)?;
             Ok(ExitCode::SUCCESS)
         }
+        BenchCommand::Embed {
+            formats,
+            chunks,
+            batch_size,
+            no_baseline,
+            no_quality,
+            fixtures,
+            json,
+        } => {
+            super::bench_embed::run(
+                ctx,
+                super::bench_embed::EmbedBench {
+                    formats,
+                    chunks,
+                    batch_size,
+                    baseline: !no_baseline,
+                    quality: !no_quality,
+                    fixtures,
+                    json,
+                },
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -69,11 +69,6 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
 }
 
 /// `fixtures/demo` under the current directory, else in the source checkout.
-fn default_fixtures() -> PathBuf {
-    let here = PathBuf::from("fixtures/demo");
-    if here.join("questions.jsonl").exists() {
-        here
-    } else {
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/demo"))
-    }
+pub(crate) fn default_fixtures() -> PathBuf {
+    super::checkout_path("fixtures/demo")
 }

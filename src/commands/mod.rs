@@ -1,9 +1,12 @@
 //! One module per subcommand; [`run`] dispatches.
 
 mod bench;
+mod bench_baseline;
+mod bench_embed;
 mod demo;
 mod index;
 mod models;
+mod roofline;
 mod schedule;
 mod search;
 mod source;
@@ -27,6 +30,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench(cmd) => bench::run(&ctx, cmd),
         Command::Watch(args) => watch::run(&ctx, &args),
         Command::Schedule(cmd) => schedule::run(&ctx, cmd),
+    }
+}
+
+/// `rel` under the current directory when it exists there, else in the source
+/// checkout the binary was built from (fixtures, scripts).
+pub(crate) fn checkout_path(rel: &str) -> std::path::PathBuf {
+    let here = std::path::PathBuf::from(rel);
+    if here.exists() {
+        here
+    } else {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
     }
 }
 
