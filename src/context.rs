@@ -89,9 +89,9 @@ impl Context {
         }
         let mut embedder_options = EmbedderOptions::default();
         if let Some(weights) = &config.embedding.weights {
-            embedder_options.weights = weights
-                .parse()
-                .with_context(|| format!("[embedding] weights in {}", config_display(&config_path)))?;
+            embedder_options.weights = weights.parse().with_context(|| {
+                format!("[embedding] weights in {}", config_display(&config_path))
+            })?;
         }
         if let Some(batch) = config.embedding.batch_size {
             anyhow::ensure!(batch > 0, "[embedding] batch_size must be at least 1");
@@ -130,7 +130,10 @@ impl Context {
     /// Loads the embedding model, installing it first if needed.
     pub fn embedder(&self) -> Result<Arc<Embedder>> {
         let dir = self.ensure_model(EMBEDDING_MODEL)?;
-        Ok(Arc::new(Embedder::load(&dir, self.embedder_options.clone())?))
+        Ok(Arc::new(Embedder::load(
+            &dir,
+            self.embedder_options.clone(),
+        )?))
     }
 }
 

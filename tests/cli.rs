@@ -337,3 +337,31 @@ fn a_model_can_be_pointed_at_a_local_path() {
         "nothing was installed"
     );
 }
+
+#[test]
+fn the_weight_format_comes_from_the_config() {
+    let data = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("note.txt"), "The gate code is 2291.\n").unwrap();
+    let config = data.path().join("config.toml");
+    let run = |weights: &str, args: &[&str]| {
+        std::fs::write(&config, format!("[embedding]\nweights = {weights:?}\n")).unwrap();
+        command(data.path())
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let bad = run("q3", &["status"]);
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("unknown weight format `q3`"), "{stderr}");
+    // Vectors from the f32 encoder are searchable with the int8 one (same model).
+    json(run(
+        "f32",
+        &["index", src.path().to_str().unwrap(), "--json"],
+    ));
+    let hits = json(run("int8", &["search", "gate code", "--json"]));
+    assert!(hits[0]["text"].as_str().unwrap().contains("2291"));
+}
