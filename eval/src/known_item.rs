@@ -36,23 +36,9 @@ pub struct KnownItemScores {
 impl KnownItemSuite {
     /// Reads a JSONL suite, naming the line of any malformed entry.
     pub fn load(path: &Path) -> Result<Self, EvalError> {
-        let text = std::fs::read_to_string(path).map_err(|source| EvalError::Io {
-            path: path.into(),
-            source,
-        })?;
-        let items = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, line)| {
-                serde_json::from_str(line).map_err(|e| EvalError::Parse {
-                    path: path.into(),
-                    line: i + 1,
-                    reason: e.to_string(),
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Self { items })
+        Ok(Self {
+            items: crate::read_jsonl(path)?,
+        })
     }
 
     /// The queries, in item order.

@@ -65,6 +65,11 @@ impl Question {
 
 /// Reads a JSONL question set, naming the line of any malformed entry.
 pub fn load_questions(path: &Path) -> Result<Vec<Question>, EvalError> {
+    read_jsonl(path)
+}
+
+/// Reads a JSONL file (blank lines skipped), naming the line of any malformed entry.
+pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, EvalError> {
     let text = std::fs::read_to_string(path).map_err(|source| EvalError::Io {
         path: path.into(),
         source,
