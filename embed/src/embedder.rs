@@ -203,20 +203,16 @@ impl Embedder {
             .tokenizer
             .encode_batch(inputs, true)
             .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
-        // Sort by length so each batch pads to a similar length.
+        // Sort by length so a batch holds similar lengths (the candle model pads
+        // to the longest; the own encoder's attention work stays even).
         let mut order: Vec<usize> = (0..encodings.len()).collect();
         order.sort_by_key(|&i| encodings[i].get_ids().len());
         let mut data = vec![0f32; encodings.len() * self.dim];
         for batch in order.chunks(self.options.batch_size.max(1)) {
+            let seqs: Vec<&[u32]> = batch.iter().map(|&i| encodings[i].get_ids()).collect();
             let pooled = match &self.engine {
-                Engine::Own(encoder) => {
-                    let seqs: Vec<&[u32]> = batch.iter().map(|&i| encodings[i].get_ids()).collect();
-                    encoder.embed(&seqs)?
-                }
-                Engine::Candle(model) => {
-                    let encs: Vec<&[u32]> = batch.iter().map(|&i| encodings[i].get_ids()).collect();
-                    self.candle_batch(model, &encs)?
-                }
+                Engine::Own(encoder) => encoder.embed(&seqs)?,
+                Engine::Candle(model) => self.candle_batch(model, &seqs)?,
             };
             for (row, &i) in batch.iter().enumerate() {
                 data[i * self.dim..(i + 1) * self.dim]

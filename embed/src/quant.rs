@@ -70,11 +70,6 @@ impl WeightFormat {
         }
     }
 
-    /// True for the formats run by the candle reference model.
-    pub fn is_candle(self) -> bool {
-        !matches!(self, Self::F32 | Self::Int8)
-    }
-
     /// True when the weights are stored in full precision.
     pub fn is_full_precision(self) -> bool {
         matches!(self, Self::F32 | Self::CandleF32)
@@ -107,10 +102,12 @@ pub struct UnknownWeightFormat(pub String);
 
 impl fmt::Display for UnknownWeightFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = WeightFormat::ALL.iter().map(|w| w.as_str()).collect();
         write!(
             f,
-            "unknown weight format `{}` (expected one of f32, int8, candle-f32, candle-q8_0, candle-q4_0, candle-q4k)",
-            self.0
+            "unknown weight format `{}` (expected one of {})",
+            self.0,
+            names.join(", ")
         )
     }
 }

@@ -250,7 +250,12 @@ mod avx2 {
     ) {
         let n = b.rows;
         let steps = a.cols / BLOCK;
-        let ones = vec![1i16; steps];
+        // Rows without block weights (not activations) weigh every block 1.
+        let ones = if a.weights.is_empty() {
+            vec![1i16; steps]
+        } else {
+            Vec::new()
+        };
         let weights_of = |r: usize| -> &[i16] {
             let w = a.row_weights(r);
             if w.is_empty() { &ones } else { w }

@@ -165,7 +165,6 @@ struct Scratch {
 /// A BERT encoder with mean pooling and L2 normalisation, on packed sequences.
 pub struct Encoder {
     cfg: BertConfig,
-    precision: EncoderPrecision,
     word: Vec<f32>,
     position: Vec<f32>,
     token_type: Vec<f32>,
@@ -238,7 +237,6 @@ impl Encoder {
         let token_type = flat(e.get((cfg.type_vocab_size, h), "token_type_embeddings.weight")?)?;
         Ok(Self {
             cfg: cfg.clone(),
-            precision,
             word: flat(e.get((cfg.vocab_size, h), "word_embeddings.weight")?)?,
             position: flat(e.get(
                 (cfg.max_position_embeddings, h),
@@ -249,11 +247,6 @@ impl Encoder {
             layers,
             scratch: Mutex::new(Scratch::default()),
         })
-    }
-
-    /// The precision the weights were loaded in.
-    pub fn precision(&self) -> EncoderPrecision {
-        self.precision
     }
 
     /// Bytes held by the linear layers' weights.

@@ -7,8 +7,8 @@
 
 use rayon::prelude::*;
 
-/// e^x for x ≤ 0 region and beyond, branch-free so it vectorises (relative error
-/// about 2e-7 over [-87, 88]).
+/// e^x, branch-free so it vectorises (inputs clamped to [-87, 88], relative
+/// error about 2e-7 there).
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
