@@ -32,6 +32,9 @@ pub enum Command {
     Search(SearchArgs),
     /// What the index holds.
     Status(StatusArgs),
+    /// Merge segments and drop superseded and deleted rows (also runs
+    /// automatically after `hearth index` past a threshold).
+    Compact(CompactArgs),
     /// Install and list the on-device models.
     #[command(subcommand)]
     Models(ModelsCommand),
@@ -128,6 +131,11 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Vector search at scale: recall@10 against exact search, p50/p95 query
+    /// latency, bytes per vector and build time per codec, through the real
+    /// index (compressed scan, rerank from Parquet), next to faiss (installed
+    /// from PyPI on first use by scripts/install-search-baseline.sh).
+    Search(crate::commands::SearchBench),
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +179,35 @@ pub struct SearchArgs {
     #[arg(short, long, default_value_t = 10)]
     pub k: usize,
     /// One JSON array of hits on stdout (a stable interface for scripts).
+    #[arg(long)]
+    pub json: bool,
+    /// Ranking: `vector`, `bm25` (exact words, names, numbers) or `hybrid`
+    /// (both, fused by reciprocal rank; the default unless the config says otherwise).
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Only this source kind: mail, document, message, screenshot (repeatable).
+    #[arg(long = "source", value_name = "KIND")]
+    pub sources: Vec<String>,
+    /// Only documents dated on or after this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE")]
+    pub after: Option<String>,
+    /// Only documents dated before this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE")]
+    pub before: Option<String>,
+    /// Only documents with a participant matching this (name or address, any case).
+    #[arg(long = "from", value_name = "WHO")]
+    pub participant: Option<String>,
+    /// Only documents read from files under this path.
+    #[arg(long = "path", value_name = "PREFIX")]
+    pub path_prefix: Option<std::path::PathBuf>,
+    /// Candidates per hit for the exact vector rerank (default from the config, else 10).
+    #[arg(long)]
+    pub rerank: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// The compaction summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
 }

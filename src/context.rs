@@ -3,11 +3,13 @@
 
 use crate::cli::Cli;
 use anyhow::{Context as _, Result};
+use hearth_assistant::SearchOptions;
 use hearth_embed::{
     EMBEDDING_MODEL, EmbedError, Embedder, EmbedderOptions, InstallEvent, ModelCatalog,
     ModelRegistry,
 };
-use hearth_store::EmbeddingSpec;
+use hearth_store::codec::CodecSpec;
+use hearth_store::{EmbeddingSpec, SearchMode};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +27,22 @@ pub struct Config {
     /// How the embedder runs.
     #[serde(default)]
     pub embedding: EmbeddingConfig,
+    /// How the index is searched.
+    #[serde(default)]
+    pub search: SearchConfig,
+}
+
+/// The `[search]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchConfig {
+    /// Vector codec of the resident codes: `tq1`…`tq4`, `tq2-qjl`…`tq4-qjl`,
+    /// `int8` or `f32`. Changing it re-encodes on the next open; no re-embed.
+    pub codec: Option<String>,
+    /// Candidates per hit for the exact rerank (`r`).
+    pub rerank: Option<usize>,
+    /// Default mode: `hybrid` (default), `vector` or `bm25`.
+    pub mode: Option<String>,
 }
 
 /// The `[embedding]` table.
@@ -52,6 +70,11 @@ pub struct Context {
     pub registry: ModelRegistry,
     /// Embedder settings from the config (defaults where it is silent).
     pub embedder_options: EmbedderOptions,
+    /// Codec new indexes get, and existing ones are switched to by `hearth index`
+    /// (None: the store's default, or whatever the index already uses).
+    pub codec: Option<CodecSpec>,
+    /// Search settings from the config (mode and rerank depth).
+    pub search: SearchOptions,
 }
 
 impl Context {
@@ -97,11 +120,29 @@ impl Context {
             anyhow::ensure!(batch > 0, "[embedding] batch_size must be at least 1");
             embedder_options.batch_size = batch;
         }
+        let at = || format!("[search] in {}", config_display(&config_path));
+        let codec = config
+            .search
+            .codec
+            .as_deref()
+            .map(CodecSpec::parse)
+            .transpose()
+            .with_context(at)?;
+        let mut search = SearchOptions::default();
+        if let Some(mode) = &config.search.mode {
+            search.mode = SearchMode::parse(mode).with_context(at)?;
+        }
+        if let Some(rerank) = config.search.rerank {
+            anyhow::ensure!(rerank > 0, "[search] rerank must be at least 1");
+            search.rerank = rerank;
+        }
         Ok(Self {
             data_dir,
             catalog,
             registry,
             embedder_options,
+            codec,
+            search,
         })
     }
 

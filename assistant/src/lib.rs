@@ -3,10 +3,14 @@
 //!
 //! [`Retriever`] is the one way questions reach the index: it embeds the query with
 //! the same model that built the index (checked against the manifest) and returns
-//! the best chunks with their documents.
+//! the best chunks with their documents — by vector, BM25 or hybrid ranking,
+//! filtered by source, date, participant or path.
 
 use hearth_embed::{EmbedError, Embedder};
-use hearth_store::{EmbeddingSpec, Index, SearchHit, StoreError};
+use hearth_store::{
+    DEFAULT_RERANK, EmbeddingSpec, Index, SearchFilter, SearchHit, SearchMode, SearchRequest,
+    StoreError,
+};
 
 /// Errors of the assistant crate.
 #[derive(Debug, thiserror::Error)]
@@ -17,7 +21,26 @@ pub enum AssistantError {
     Store(#[from] StoreError),
 }
 
-/// Semantic retrieval: query text in, ranked chunks out.
+/// How a [`Retriever`] searches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchOptions {
+    pub mode: SearchMode,
+    pub filter: SearchFilter,
+    /// Candidates per hit the compressed vector scan hands to the exact rerank.
+    pub rerank: usize,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        Self {
+            mode: SearchMode::Hybrid,
+            filter: SearchFilter::default(),
+            rerank: DEFAULT_RERANK,
+        }
+    }
+}
+
+/// Retrieval: query text in, ranked chunks out.
 ///
 /// ```no_run
 /// use hearth_assistant::Retriever;
@@ -31,6 +54,7 @@ pub enum AssistantError {
 pub struct Retriever<'a> {
     embedder: &'a Embedder,
     index: &'a Index,
+    options: SearchOptions,
 }
 
 impl<'a> Retriever<'a> {
@@ -40,12 +64,34 @@ impl<'a> Retriever<'a> {
             model_id: embedder.model_id().to_owned(),
             dimension: embedder.dimension(),
         })?;
-        Ok(Self { embedder, index })
+        Ok(Self {
+            embedder,
+            index,
+            options: SearchOptions::default(),
+        })
     }
 
-    /// The `k` chunks closest to `query`, best first.
+    /// Searches with `options` from now on (default: hybrid, unfiltered).
+    pub fn with_options(mut self, options: SearchOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The `k` best chunks for `query`, best first. The query is embedded only
+    /// when the mode ranks by vector.
     pub fn search(&self, query: &str, k: usize) -> Result<Vec<SearchHit>, AssistantError> {
-        let vector = self.embedder.embed_one(query)?;
-        Ok(self.index.search(&vector, k)?)
+        let vector = if self.options.mode.needs_vector() {
+            Some(self.embedder.embed_one(query)?)
+        } else {
+            None
+        };
+        Ok(self.index.search_with(&SearchRequest {
+            text: query,
+            vector: vector.as_deref(),
+            k,
+            mode: self.options.mode,
+            filter: self.options.filter.clone(),
+            rerank: self.options.rerank,
+        })?)
     }
 }

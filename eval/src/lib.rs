@@ -8,6 +8,7 @@
 pub mod agreement;
 pub mod corpus;
 pub mod known_item;
+pub mod vectors;
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

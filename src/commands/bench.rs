@@ -63,6 +63,10 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> Result<ExitCode> {
             )?;
             Ok(ExitCode::SUCCESS)
         }
+        BenchCommand::Search(args) => {
+            super::bench_search::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -28,7 +28,7 @@ struct ScriptLine {
 }
 
 /// `$HEARTH_BASELINE_PYTHON`, else the interpreter of the cached virtual environment.
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("HEARTH_BASELINE_PYTHON") {
         return PathBuf::from(p);
     }
@@ -36,7 +36,7 @@ fn python() -> PathBuf {
 }
 
 /// `<cache root>/baseline-venv`, beside the model cache.
-fn venv_dir() -> PathBuf {
+pub(crate) fn venv_dir() -> PathBuf {
     let models = hearth_embed::ModelRegistry::default_root();
     models
         .parent()

@@ -37,10 +37,11 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
         &data_dir,
         std::slice::from_ref(&fixtures),
         hearth_ingest::COMMIT_CHUNKS,
+        ctx.codec.as_ref(),
     )?;
     print_report(&report);
     let index = Index::open(&index_dir(&data_dir))?;
-    let retriever = Retriever::new(&embedder, &index)?;
+    let retriever = Retriever::new(&embedder, &index)?.with_options(ctx.search.clone());
     let mut ranks = Vec::with_capacity(questions.len());
     for (i, q) in questions.iter().enumerate() {
         let hits = retriever.search(&q.question, 5.max(args.k))?;

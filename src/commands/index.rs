@@ -6,7 +6,8 @@ use crate::context::{Context, embedding_spec, index_dir, ingest_db, lock_path};
 use anyhow::{Result, bail};
 use hearth_embed::Embedder;
 use hearth_ingest::{IndexReport, Indexer, IngestState, ProgressEvent, Source, WriterLock};
-use hearth_store::Index;
+use hearth_store::codec::CodecSpec;
+use hearth_store::{CompactionPolicy, Index};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,13 @@ use std::sync::Arc;
 
 pub fn run(ctx: &Context, args: &IndexArgs) -> Result<ExitCode> {
     let embedder = ctx.embedder()?;
-    let report = index_sources(&embedder, &ctx.data_dir, &args.paths, args.commit_chunks)?;
+    let report = index_sources(
+        &embedder,
+        &ctx.data_dir,
+        &args.paths,
+        args.commit_chunks,
+        ctx.codec.as_ref(),
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -25,17 +32,23 @@ pub fn run(ctx: &Context, args: &IndexArgs) -> Result<ExitCode> {
 }
 
 /// Indexes the sources for `paths` (adding new paths as sources), or every
-/// source when `paths` is empty, into the index under `data_dir`.
+/// source when `paths` is empty, into the index under `data_dir`; switches the
+/// index to `codec` when given, and compacts afterwards when the default
+/// [`CompactionPolicy`] says the index has too many segments or dead rows.
 pub fn index_sources(
     embedder: &Arc<Embedder>,
     data_dir: &Path,
     paths: &[PathBuf],
     commit_chunks: usize,
+    codec: Option<&CodecSpec>,
 ) -> Result<IndexReport> {
     let _lock = WriterLock::acquire(&lock_path(data_dir))?;
     let mut state = IngestState::open(&ingest_db(data_dir))?;
     let sources = resolve_sources(&state, paths)?;
     let mut index = Index::open_or_create(&index_dir(data_dir), &embedding_spec(embedder))?;
+    if let Some(codec) = codec {
+        index.set_codec(codec)?;
+    }
     let run_id = state.begin_run()?;
     let bars = Arc::new(StageBars::new());
     let indexer = Indexer::new(Arc::clone(embedder))?.with_commit_chunks(commit_chunks);
@@ -49,7 +62,17 @@ pub fn index_sources(
         Ok(report) => state.finish_run(run_id, "ok", &serde_json::to_string(report)?)?,
         Err(err) => state.finish_run(run_id, &format!("failed: {err}"), "{}")?,
     }
-    Ok(result?)
+    let report = result?;
+    if let Some(c) = index.maybe_compact(&CompactionPolicy::default())? {
+        tracing::info!(
+            "compacted {} segments into {} ({} → {} rows)",
+            c.segments_before,
+            c.segments_after,
+            c.rows_before,
+            c.rows_after
+        );
+    }
+    Ok(report)
 }
 
 fn resolve_sources(state: &IngestState, paths: &[PathBuf]) -> Result<Vec<Source>> {

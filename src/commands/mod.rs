@@ -3,6 +3,8 @@
 mod bench;
 mod bench_baseline;
 mod bench_embed;
+mod bench_search;
+mod compact;
 mod demo;
 mod index;
 mod models;
@@ -12,6 +14,8 @@ mod search;
 mod source;
 mod status;
 mod watch;
+
+pub use bench_search::SearchBench;
 
 use crate::cli::{Cli, Command};
 use crate::context::Context;
@@ -25,6 +29,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Source(cmd) => source::run(&ctx, cmd),
         Command::Search(args) => search::run(&ctx, &args),
         Command::Status(args) => status::run(&ctx, &args),
+        Command::Compact(args) => compact::run(&ctx, &args),
         Command::Models(cmd) => models::run(&ctx, cmd),
         Command::Demo(args) => demo::run(&ctx, &args),
         Command::Bench(cmd) => bench::run(&ctx, cmd),

@@ -4,8 +4,8 @@ use super::{date, snippet};
 use crate::cli::SearchArgs;
 use crate::context::Context;
 use anyhow::Result;
-use hearth_assistant::Retriever;
-use hearth_store::{Index, SearchHit};
+use hearth_assistant::{Retriever, SearchOptions};
+use hearth_store::{Index, SearchFilter, SearchHit, SearchMode};
 use serde::Serialize;
 use std::process::ExitCode;
 
@@ -27,6 +27,10 @@ pub struct JsonHit<'a> {
     pub end: u64,
     pub locator: Option<&'a str>,
     pub participants: &'a [String],
+    /// Exact inner product with the query, when the vector list ranked this chunk.
+    pub vector_score: Option<f32>,
+    /// BM25 score, when the keyword list ranked this chunk.
+    pub keyword_score: Option<f32>,
     pub text: &'a str,
 }
 
@@ -45,6 +49,8 @@ impl<'a> From<&'a SearchHit> for JsonHit<'a> {
             end: h.chunk.byte_end,
             locator: h.chunk.locator.as_deref(),
             participants: &h.document.participants,
+            vector_score: h.vector_score,
+            keyword_score: h.keyword_score,
             text: &h.chunk.text,
         }
     }
@@ -53,7 +59,10 @@ impl<'a> From<&'a SearchHit> for JsonHit<'a> {
 pub fn run(ctx: &Context, args: &SearchArgs) -> Result<ExitCode> {
     let index = Index::open(&ctx.index_dir())?;
     let embedder = ctx.embedder()?;
-    let hits = Retriever::new(&embedder, &index)?.search(&args.query, args.k)?;
+    let options = search_options(ctx, args)?;
+    let hits = Retriever::new(&embedder, &index)?
+        .with_options(options)
+        .search(&args.query, args.k)?;
     if args.json {
         let json: Vec<JsonHit<'_>> = hits.iter().map(JsonHit::from).collect();
         println!("{}", serde_json::to_string_pretty(&json)?);
@@ -68,6 +77,41 @@ pub fn run(ctx: &Context, args: &SearchArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The config's search settings overridden by the command line.
+fn search_options(ctx: &Context, args: &SearchArgs) -> Result<SearchOptions> {
+    let mut options = ctx.search.clone();
+    if let Some(mode) = &args.mode {
+        options.mode = SearchMode::parse(mode)?;
+    }
+    if let Some(r) = args.rerank {
+        anyhow::ensure!(r > 0, "--rerank must be at least 1");
+        options.rerank = r;
+    }
+    const KINDS: [&str; 4] = ["mail", "document", "message", "screenshot"];
+    if let Some(bad) = args.sources.iter().find(|k| !KINDS.contains(&k.as_str())) {
+        anyhow::bail!("unknown --source `{bad}` (use {})", KINDS.join(", "));
+    }
+    options.filter = SearchFilter {
+        kinds: args.sources.clone(),
+        after: args.after.as_deref().map(day_start).transpose()?,
+        before: args.before.as_deref().map(day_start).transpose()?,
+        participant: args.participant.clone(),
+        path_prefix: args
+            .path_prefix
+            .as_ref()
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+            .map(|p| p.to_string_lossy().into_owned()),
+    };
+    Ok(options)
+}
+
+/// Unix time of 00:00 UTC on a `YYYY-MM-DD` day.
+fn day_start(day: &str) -> Result<i64> {
+    let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .map_err(|e| anyhow::anyhow!("date `{day}` is not YYYY-MM-DD: {e}"))?;
+    Ok(date.and_time(chrono::NaiveTime::MIN).and_utc().timestamp())
 }
 
 /// Human-readable hit: rank, score, source, where exactly, and a snippet.

@@ -33,6 +33,8 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<ExitCode> {
                 "segments": s.segments,
                 "model_id": s.model_id,
                 "dimension": s.dimension,
+                "codec": s.codec,
+                "dead_rows": s.dead_rows,
                 "manifest_version": s.manifest_version,
                 "disk_bytes": s.disk_bytes,
             }),
@@ -57,9 +59,15 @@ pub fn run(ctx: &Context, args: &StatusArgs) -> Result<ExitCode> {
                 s.disk_bytes as f64 / 1e6
             );
             println!(
-                "embedding model: {} ({}-d), manifest version {}",
-                s.model_id, s.dimension, s.manifest_version
+                "embedding model: {} ({}-d), vector codec {}, manifest version {}",
+                s.model_id, s.dimension, s.codec, s.manifest_version
             );
+            if s.dead_rows > 0 {
+                println!(
+                    "{} superseded or deleted chunk rows await compaction (`hearth compact`)",
+                    s.dead_rows
+                );
+            }
             for (kind, k) in &s.by_kind {
                 println!(
                     "  {kind:<11} {:>6} documents {:>7} chunks",

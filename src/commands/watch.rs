@@ -30,6 +30,7 @@ pub fn run(ctx: &Context, args: &WatchArgs) -> Result<ExitCode> {
         &ctx.data_dir,
         paths,
         hearth_ingest::COMMIT_CHUNKS,
+        ctx.codec.as_ref(),
     ) {
         Ok(r) => println!(
             "{why}: {} new, {} changed, {} deleted documents; {} chunks; {} failed ({:.1}s)",

@@ -34,6 +34,10 @@ pub enum StoreError {
     },
     #[error("no index at {} (run `hearth index PATH` first)", .0.display())]
     NoIndex(PathBuf),
+    #[error("vector codec: {0}")]
+    Codec(String),
+    #[error("keyword index: {0}")]
+    Keyword(String),
     #[error("invalid record: {0}")]
     InvalidRecord(String),
 }

@@ -1,29 +1,25 @@
 //! [`Index`]: a directory of segments plus its manifest, opened as one consistent
 //! snapshot. New documents (or new versions of old ones) go in through
-//! [`Index::commit`]; search scans every live chunk's vector exactly.
+//! [`Index::commit`]; search (in `search.rs`) runs over the in-memory tables of
+//! `resident.rs`, built on first use.
 
+use crate::bm25::{SegmentPostings, Tokenizer};
+use crate::codec::CodecSpec;
 use crate::error::{StoreError, io_err};
 use crate::manifest::{EmbeddingSpec, Manifest, SegmentMeta, Tombstone, sync_dir};
 use crate::record::{ChunkRecord, DocumentRecord};
+use crate::resident::Resident;
 use crate::segment;
 use serde::Serialize;
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-const SEGMENTS_DIR: &str = "segments";
+pub(crate) const SEGMENTS_DIR: &str = "segments";
 
-struct LiveDoc {
-    seq: u64,
-    record: DocumentRecord,
-}
-
-/// Every live chunk vector in memory, row-major, with where each row came from.
-struct VectorTable {
-    data: Vec<f32>,
-    /// `(segment seq, row in that segment's chunks table)` per vector.
-    rows: Vec<(u64, usize)>,
+pub(crate) struct LiveDoc {
+    pub seq: u64,
+    pub record: DocumentRecord,
 }
 
 /// Counts for one source kind.
@@ -42,6 +38,10 @@ pub struct IndexStats {
     pub by_kind: BTreeMap<String, KindStats>,
     pub model_id: String,
     pub dimension: usize,
+    /// Vector codec name (`tq4`, `tq3-qjl`, `int8`, `f32`, ...).
+    pub codec: String,
+    /// Stored chunk rows no search returns; compaction drops them.
+    pub dead_rows: u64,
     pub manifest_version: u64,
     pub disk_bytes: u64,
 }
@@ -50,7 +50,13 @@ pub struct IndexStats {
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchHit {
     pub rank: usize,
+    /// The score the ranking used: inner product (vector), BM25, or the fused
+    /// reciprocal-rank score (hybrid).
     pub score: f32,
+    /// Exact inner product with the query, when the vector list ranked this chunk.
+    pub vector_score: Option<f32>,
+    /// BM25 score, when the keyword list ranked this chunk.
+    pub keyword_score: Option<f32>,
     pub chunk: ChunkRecord,
     pub document: DocumentRecord,
 }
@@ -75,9 +81,9 @@ pub struct CommitSummary {
 /// ```
 pub struct Index {
     dir: PathBuf,
-    manifest: Manifest,
-    docs: HashMap<String, LiveDoc>,
-    vectors: OnceLock<VectorTable>,
+    pub(crate) manifest: Manifest,
+    pub(crate) docs: HashMap<String, LiveDoc>,
+    resident: OnceLock<Resident>,
 }
 
 impl Index {
@@ -130,7 +136,7 @@ impl Index {
             dir: dir.to_path_buf(),
             manifest,
             docs,
-            vectors: OnceLock::new(),
+            resident: OnceLock::new(),
         })
     }
 
@@ -146,6 +152,23 @@ impl Index {
             });
         }
         Ok(())
+    }
+
+    /// Records `codec` as the index's vector codec (a manifest commit when it
+    /// changes). Codes are derived from the stored f32 vectors, so nothing is
+    /// re-embedded: the next search re-encodes. Returns whether it changed.
+    pub fn set_codec(&mut self, codec: &CodecSpec) -> Result<bool, StoreError> {
+        crate::codec::VectorCodec::new(codec, self.manifest.embedding.dimension)?;
+        if &self.manifest.codec == codec {
+            return Ok(false);
+        }
+        let mut next = self.manifest.clone();
+        next.codec = codec.clone();
+        next.version += 1;
+        next.commit(&self.dir)?;
+        self.manifest = next;
+        self.resident = OnceLock::new();
+        Ok(true)
     }
 
     /// The directory of the index.
@@ -177,12 +200,10 @@ impl Index {
                 by_segment.entry(d.seq).or_default().insert(id.as_str());
             }
         }
-        let seg_dir = self.dir.join(SEGMENTS_DIR);
         let dim = self.manifest.embedding.dimension;
         let mut out = Vec::new();
         for (seq, ids) in by_segment {
-            let (_, chunk_path) = segment::paths(&seg_dir, seq);
-            out.extend(segment::read_doc_chunks(&chunk_path, &ids, dim)?);
+            out.extend(segment::read_doc_chunks(&self.chunk_path(seq), &ids, dim)?);
         }
         out.sort_by(|a, b| a.doc_id.cmp(&b.doc_id).then(a.ordinal.cmp(&b.ordinal)));
         Ok(out)
@@ -215,6 +236,9 @@ impl Index {
             next.next_seq += 1;
             let seg_dir = self.dir.join(SEGMENTS_DIR);
             segment::write_segment(&seg_dir, seq, &docs, &chunks, next.embedding.dimension)?;
+            let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
+            SegmentPostings::build(&texts, &Tokenizer::new(&next.keywords))
+                .write(&segment::postings_path(&seg_dir, seq))?;
             sync_dir(&seg_dir)?;
             next.segments.push(SegmentMeta {
                 seq,
@@ -260,7 +284,7 @@ impl Index {
             }
         }
         self.manifest = next;
-        self.vectors = OnceLock::new();
+        self.resident = OnceLock::new();
         Ok(summary)
     }
 
@@ -280,117 +304,51 @@ impl Index {
             by_kind,
             model_id: self.manifest.embedding.model_id.clone(),
             dimension: self.manifest.embedding.dimension,
+            codec: self.manifest.codec.name(),
+            dead_rows: self.dead_rows(),
             manifest_version: self.manifest.version,
             disk_bytes,
         }
     }
 
-    fn vectors(&self) -> Result<&VectorTable, StoreError> {
-        if let Some(v) = self.vectors.get() {
-            return Ok(v);
+    /// The in-memory search tables, built on first use.
+    pub(crate) fn resident(&self) -> Result<&Resident, StoreError> {
+        if let Some(r) = self.resident.get() {
+            return Ok(r);
         }
-        let dim = self.manifest.embedding.dimension;
-        let seg_dir = self.dir.join(SEGMENTS_DIR);
-        let mut table = VectorTable {
-            data: Vec::new(),
-            rows: Vec::new(),
-        };
-        for seg in &self.manifest.segments {
-            let (_, chunk_path) = segment::paths(&seg_dir, seg.seq);
-            let (doc_ids, data) = segment::read_vectors(&chunk_path, dim)?;
-            for (row, doc_id) in doc_ids.iter().enumerate() {
-                if self.docs.get(doc_id).is_some_and(|d| d.seq == seg.seq) {
-                    table
-                        .data
-                        .extend_from_slice(&data[row * dim..(row + 1) * dim]);
-                    table.rows.push((seg.seq, row));
-                }
-            }
-        }
-        Ok(self.vectors.get_or_init(|| table))
+        let live: HashMap<&str, u64> = self
+            .docs
+            .iter()
+            .map(|(id, d)| (id.as_str(), d.seq))
+            .collect();
+        let built = Resident::load(&self.dir.join(SEGMENTS_DIR), &self.manifest, &live)?;
+        Ok(self.resident.get_or_init(|| built))
     }
 
-    /// The `k` live chunks whose vectors have the highest inner product with
-    /// `query` (cosine, for unit vectors), best first. Exact: every vector is scored.
-    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>, StoreError> {
-        let dim = self.manifest.embedding.dimension;
-        if query.len() != dim {
-            return Err(StoreError::InvalidRecord(format!(
-                "query is {}-d, index is {dim}-d",
-                query.len()
-            )));
-        }
-        let table = self.vectors()?;
-        let mut heap: BinaryHeap<Reverse<(OrdF32, usize)>> = BinaryHeap::with_capacity(k + 1);
-        for (i, v) in table.data.chunks_exact(dim).enumerate() {
-            let score: f32 = v.iter().zip(query).map(|(a, b)| a * b).sum();
-            if heap.len() < k {
-                heap.push(Reverse((OrdF32(score), i)));
-            } else if heap.peek().is_some_and(|Reverse((min, _))| score > min.0) {
-                heap.pop();
-                heap.push(Reverse((OrdF32(score), i)));
-            }
-        }
-        let mut top: Vec<(f32, usize)> = heap.into_iter().map(|Reverse((s, i))| (s.0, i)).collect();
-        top.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        self.materialise(&top, table)
+    /// Bytes the search tables hold in memory (building them if needed).
+    pub fn search_memory_bytes(&self) -> Result<usize, StoreError> {
+        Ok(self.resident()?.memory_bytes())
     }
 
-    /// Reads the chunk rows behind scored vectors, one Parquet read per segment.
-    fn materialise(
-        &self,
-        top: &[(f32, usize)],
-        table: &VectorTable,
-    ) -> Result<Vec<SearchHit>, StoreError> {
-        let mut by_segment: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-        for &(_, i) in top {
-            let (seq, row) = table.rows[i];
-            by_segment.entry(seq).or_default().push(row);
-        }
-        let seg_dir = self.dir.join(SEGMENTS_DIR);
-        let mut chunks: HashMap<(u64, usize), ChunkRecord> = HashMap::new();
-        for (seq, mut rows) in by_segment {
-            rows.sort_unstable();
-            rows.dedup();
-            let (_, chunk_path) = segment::paths(&seg_dir, seq);
-            for (row, chunk) in rows.iter().zip(segment::read_chunks(&chunk_path, &rows)?) {
-                chunks.insert((seq, *row), chunk);
+    /// Moves this handle to a compacted manifest in which each live document
+    /// now sits in the given segment.
+    pub(crate) fn adopt(&mut self, manifest: Manifest, moved: &[(String, u64)]) {
+        for (id, seq) in moved {
+            if let Some(d) = self.docs.get_mut(id) {
+                d.seq = *seq;
             }
         }
-        let mut hits = Vec::with_capacity(top.len());
-        for (rank, &(score, i)) in top.iter().enumerate() {
-            let chunk = chunks
-                .remove(&table.rows[i])
-                .ok_or_else(|| StoreError::InvalidRecord("hit row not read back".into()))?;
-            let document = self.document(&chunk.doc_id).cloned().ok_or_else(|| {
-                StoreError::InvalidRecord(format!("chunk {} lost its document", chunk.chunk_id))
-            })?;
-            hits.push(SearchHit {
-                rank: rank + 1,
-                score,
-                chunk,
-                document,
-            });
-        }
-        Ok(hits)
+        self.manifest = manifest;
+        self.resident = OnceLock::new();
+    }
+
+    /// Path of segment `seq`'s chunks table.
+    pub(crate) fn chunk_path(&self, seq: u64) -> PathBuf {
+        segment::paths(&self.dir.join(SEGMENTS_DIR), seq).1
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct OrdF32(f32);
-impl Eq for OrdF32 {}
-impl PartialOrd for OrdF32 {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for OrdF32 {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
-
-fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

@@ -3,6 +3,8 @@
 //! replaced atomically (write to a temporary file, fsync, rename, fsync the
 //! directory), so a reader or a crash sees either the old index or the new one.
 
+use crate::bm25::TokenizerSpec;
+use crate::codec::CodecSpec;
 use crate::error::{StoreError, io_err};
 use crate::record::SCHEMA_VERSION;
 use serde::{Deserialize, Serialize};
@@ -45,6 +47,13 @@ pub struct Manifest {
     /// Incremented by every commit.
     pub version: u64,
     pub embedding: EmbeddingSpec,
+    /// How the resident codes are made (kind, bits, rotation, seed). Codes are
+    /// derived data: changing this re-encodes on the next open, no re-embed.
+    #[serde(default)]
+    pub codec: CodecSpec,
+    /// How chunk text is tokenized for BM25.
+    #[serde(default)]
+    pub keywords: TokenizerSpec,
     pub segments: Vec<SegmentMeta>,
     pub tombstones: Vec<Tombstone>,
     /// Sequence number the next segment or tombstone gets.
@@ -59,6 +68,8 @@ impl Manifest {
             schema_version: SCHEMA_VERSION,
             version: 0,
             embedding,
+            codec: CodecSpec::default(),
+            keywords: TokenizerSpec::default(),
             segments: Vec::new(),
             tombstones: Vec::new(),
             next_seq: 1,

@@ -53,6 +53,7 @@ pub struct ChunkRecord {
 /// Root column positions in the chunks table.
 pub(crate) mod chunk_col {
     pub const DOC_ID: usize = 1;
+    pub const TEXT: usize = 3;
     pub const EMBEDDING: usize = 7;
 }
 

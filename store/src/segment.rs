@@ -14,7 +14,10 @@ use arrow_array::{
 use arrow_schema::{DataType, Field};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
+    RowSelector,
+};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use std::collections::HashSet;
@@ -38,25 +41,102 @@ pub(crate) fn write_segment(
     chunks: &[ChunkRecord],
     dim: usize,
 ) -> Result<(), StoreError> {
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let (doc_file, chunk_file) = file_names(seq);
-    write_parquet(&dir.join(doc_file), documents_batch(docs)?)?;
-    write_parquet(&dir.join(chunk_file), chunks_batch(chunks, dim)?)?;
-    Ok(())
+    let mut writer = SegmentWriter::create(dir, seq, dim)?;
+    writer.append(docs, chunks)?;
+    writer.finish()
 }
 
-fn write_parquet(path: &Path, batch: RecordBatch) -> Result<(), StoreError> {
+/// Writes one segment in pieces (compaction streams source segments through
+/// it), under temporary names until [`SegmentWriter::finish`] makes it durable.
+pub(crate) struct SegmentWriter {
+    dim: usize,
+    docs: (PathBuf, ArrowWriter<File>),
+    chunks: (PathBuf, ArrowWriter<File>),
+}
+
+impl SegmentWriter {
+    pub fn create(dir: &Path, seq: u64, dim: usize) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let (doc_file, chunk_file) = file_names(seq);
+        let zstd = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .build();
+        Ok(Self {
+            dim,
+            docs: open_writer(&dir.join(doc_file), documents_schema(), zstd)?,
+            chunks: open_writer(&dir.join(chunk_file), chunks_schema(dim), chunk_props())?,
+        })
+    }
+
+    pub fn append(
+        &mut self,
+        docs: &[DocumentRecord],
+        chunks: &[ChunkRecord],
+    ) -> Result<(), StoreError> {
+        if !docs.is_empty() {
+            let batch = documents_batch(docs)?;
+            self.docs.1.write(&batch).map_err(pq_err(&self.docs.0))?;
+        }
+        if !chunks.is_empty() {
+            let batch = chunks_batch(chunks, self.dim)?;
+            self.chunks
+                .1
+                .write(&batch)
+                .map_err(pq_err(&self.chunks.0))?;
+        }
+        Ok(())
+    }
+
+    /// Closes, fsyncs and renames both files into place.
+    pub fn finish(self) -> Result<(), StoreError> {
+        for (tmp, writer) in [self.docs, self.chunks] {
+            let file = writer.into_inner().map_err(pq_err(&tmp))?;
+            file.sync_all().map_err(io_err(&tmp))?;
+            let path = tmp.with_extension("");
+            std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
+        }
+        Ok(())
+    }
+}
+
+/// An Arrow writer on `path` + `.tmp`, returned with the temporary path.
+fn open_writer(
+    path: &Path,
+    schema: arrow_schema::SchemaRef,
+    props: WriterProperties,
+) -> Result<(PathBuf, ArrowWriter<File>), StoreError> {
     let tmp = path.with_extension("parquet.tmp");
     let file = File::create(&tmp).map_err(io_err(&tmp))?;
-    let props = WriterProperties::builder()
+    let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(pq_err(&tmp))?;
+    Ok((tmp, writer))
+}
+
+/// Rows per data page of the embedding column. Search reranks a few hundred
+/// candidates by reading their full-precision vectors back; with small,
+/// uncompressed pages and the page index, each candidate costs one ~`VECTOR_PAGE_ROWS`
+/// × dim × 4 byte read instead of decompressing a megabyte page.
+const VECTOR_PAGE_ROWS: usize = 16;
+
+/// Chunk table properties: small pages without dictionaries, text compressed
+/// with zstd, the embedding column plain and uncompressed (f32 noise barely
+/// compresses), and the page index written, so a single row is read without
+/// decoding its neighbours.
+fn chunk_props() -> WriterProperties {
+    WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .build();
-    let mut writer =
-        ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(pq_err(&tmp))?;
-    writer.write(&batch).map_err(pq_err(&tmp))?;
-    let file = writer.into_inner().map_err(pq_err(&tmp))?;
-    file.sync_all().map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_err(path))
+        // A dictionary page is decoded whole before any row of its column can
+        // be read; chunk ids and texts are unique anyway, so point reads would
+        // pay for nothing.
+        .set_dictionary_enabled(false)
+        .set_column_compression(embedding_leaf(), Compression::UNCOMPRESSED)
+        .set_data_page_row_count_limit(VECTOR_PAGE_ROWS)
+        .set_write_batch_size(VECTOR_PAGE_ROWS)
+        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::Page)
+        .build()
+}
+
+fn embedding_leaf() -> parquet::schema::types::ColumnPath {
+    parquet::schema::types::ColumnPath::from(vec!["embedding".to_owned(), "item".to_owned()])
 }
 
 fn opt_str(values: impl Iterator<Item = Option<String>>) -> ArrayRef {
@@ -145,14 +225,33 @@ fn bad(path: &Path, reason: impl Into<String>) -> StoreError {
     }
 }
 
-/// Reads every batch of `path`, optionally projected to root columns and rows.
-fn read_batches(
+/// A selection of the given rows (sorted, distinct).
+fn select_rows(rows: &[usize]) -> RowSelection {
+    let mut selectors = Vec::new();
+    let mut next = 0;
+    for &row in rows {
+        if row > next {
+            selectors.push(RowSelector::skip(row - next));
+        }
+        selectors.push(RowSelector::select(1));
+        next = row + 1;
+    }
+    RowSelection::from(selectors)
+}
+
+/// Reads every batch of `path`, optionally projected to root columns.
+fn read_batches(path: &Path, columns: Option<&[usize]>) -> Result<Vec<RecordBatch>, StoreError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err(path))?;
+    collect(builder, path, columns, None)
+}
+
+fn collect(
+    mut builder: ParquetRecordBatchReaderBuilder<File>,
     path: &Path,
     columns: Option<&[usize]>,
     rows: Option<RowSelection>,
 ) -> Result<Vec<RecordBatch>, StoreError> {
-    let file = File::open(path).map_err(io_err(path))?;
-    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err(path))?;
     if let Some(columns) = columns {
         let mask = ProjectionMask::roots(builder.parquet_schema(), columns.iter().copied());
         builder = builder.with_projection(mask);
@@ -165,6 +264,70 @@ fn read_batches(
         .build()
         .map_err(pq_err(path))?;
     reader.map(|b| b.map_err(StoreError::Arrow)).collect()
+}
+
+/// A chunks table opened for point reads: its footer and page index are parsed
+/// once and kept, so reading a few rows costs only their pages.
+pub(crate) struct ChunkFile {
+    path: PathBuf,
+    meta: ArrowReaderMetadata,
+}
+
+impl ChunkFile {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let file = File::open(path).map_err(io_err(path))?;
+        // The offset index (page locations) lets a row selection skip pages.
+        let options = ArrowReaderOptions::new()
+            .with_offset_index_policy(parquet::file::metadata::PageIndexPolicy::Optional);
+        let meta = ArrowReaderMetadata::load(&file, options).map_err(pq_err(path))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            meta,
+        })
+    }
+
+    /// The given rows (sorted, distinct), projected to `columns`.
+    fn rows(&self, columns: &[usize], rows: &[usize]) -> Result<Vec<RecordBatch>, StoreError> {
+        let file = File::open(&self.path).map_err(io_err(&self.path))?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone());
+        collect(builder, &self.path, Some(columns), Some(select_rows(rows)))
+    }
+
+    /// The full-precision vectors of the given rows (sorted, distinct),
+    /// row-major in the order of `rows`.
+    pub fn vectors_at(&self, rows: &[usize], dim: usize) -> Result<Vec<f32>, StoreError> {
+        let mut out = Vec::with_capacity(rows.len() * dim);
+        for batch in self.rows(&[chunk_col::EMBEDDING], rows)? {
+            out.extend_from_slice(embedding_values(&batch, &self.path, dim)?);
+        }
+        if out.len() != rows.len() * dim {
+            return Err(bad(
+                &self.path,
+                format!(
+                    "asked for {} vectors, read {}",
+                    rows.len(),
+                    out.len() / dim.max(1)
+                ),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The given rows (sorted, distinct), without vectors.
+    pub fn chunks_at(&self, rows: &[usize]) -> Result<Vec<ChunkRecord>, StoreError> {
+        let columns: Vec<usize> = (0..chunk_col::EMBEDDING).collect();
+        let mut out = Vec::with_capacity(rows.len());
+        for batch in self.rows(&columns, rows)? {
+            out.extend(chunk_rows(&batch, &self.path, 0, &|_| true)?);
+        }
+        if out.len() != rows.len() {
+            return Err(bad(
+                &self.path,
+                format!("asked for {} rows, read {}", rows.len(), out.len()),
+            ));
+        }
+        Ok(out)
+    }
 }
 
 fn strings<'a>(
@@ -185,7 +348,7 @@ fn opt(a: &StringArray, i: usize) -> Option<String> {
 /// Reads a segment's documents table.
 pub(crate) fn read_documents(path: &Path) -> Result<Vec<DocumentRecord>, StoreError> {
     let mut out = Vec::new();
-    for batch in read_batches(path, None, None)? {
+    for batch in read_batches(path, None)? {
         let doc_id = strings(&batch, "doc_id", path)?;
         let kind = strings(&batch, "kind", path)?;
         let uri = strings(&batch, "uri", path)?;
@@ -263,16 +426,33 @@ fn embedding_values<'a>(
         .ok_or_else(|| bad(path, "embedding column is shorter than its rows"))
 }
 
-/// The vectors of a chunks table: `(doc_id per row, row-major f32 data)`.
-pub(crate) fn read_vectors(path: &Path, dim: usize) -> Result<(Vec<String>, Vec<f32>), StoreError> {
-    let mut ids = Vec::new();
-    let mut data = Vec::new();
-    for batch in read_batches(path, Some(&[chunk_col::DOC_ID, chunk_col::EMBEDDING]), None)? {
-        let doc_id = strings(&batch, "doc_id", path)?;
-        data.extend_from_slice(embedding_values(&batch, path, dim)?);
-        ids.extend(doc_id.iter().map(|s| s.unwrap_or_default().to_owned()));
+/// Streams a chunks table's `(doc_id, text, vectors)` batch by batch, in row
+/// order, so a large segment never has to be held whole in memory.
+pub(crate) fn scan_chunks(
+    path: &Path,
+    dim: usize,
+    mut visit: impl FnMut(&StringArray, &StringArray, &[f32]) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let file = File::open(path).map_err(io_err(path))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err(path))?;
+    let mask = ProjectionMask::roots(
+        builder.parquet_schema(),
+        [chunk_col::DOC_ID, chunk_col::TEXT, chunk_col::EMBEDDING],
+    );
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(4096)
+        .build()
+        .map_err(pq_err(path))?;
+    for batch in reader {
+        let batch = batch?;
+        visit(
+            strings(&batch, "doc_id", path)?,
+            strings(&batch, "text", path)?,
+            embedding_values(&batch, path, dim)?,
+        )?;
     }
-    Ok((ids, data))
+    Ok(())
 }
 
 /// The rows of a chunks batch accepted by `keep(doc_id)`, with their vectors when
@@ -320,31 +500,6 @@ fn chunk_rows(
     Ok(out)
 }
 
-/// Reads the given rows (sorted, distinct) of a chunks table, without vectors.
-pub(crate) fn read_chunks(path: &Path, rows: &[usize]) -> Result<Vec<ChunkRecord>, StoreError> {
-    let mut selectors = Vec::new();
-    let mut next = 0;
-    for &row in rows {
-        if row > next {
-            selectors.push(RowSelector::skip(row - next));
-        }
-        selectors.push(RowSelector::select(1));
-        next = row + 1;
-    }
-    let columns: Vec<usize> = (0..chunk_col::EMBEDDING).collect();
-    let mut out = Vec::with_capacity(rows.len());
-    for batch in read_batches(path, Some(&columns), Some(RowSelection::from(selectors)))? {
-        out.extend(chunk_rows(&batch, path, 0, &|_| true)?);
-    }
-    if out.len() != rows.len() {
-        return Err(bad(
-            path,
-            format!("asked for {} rows, read {}", rows.len(), out.len()),
-        ));
-    }
-    Ok(out)
-}
-
 /// Every chunk of the given documents in a chunks table, with its vector.
 pub(crate) fn read_doc_chunks(
     path: &Path,
@@ -352,10 +507,15 @@ pub(crate) fn read_doc_chunks(
     dim: usize,
 ) -> Result<Vec<ChunkRecord>, StoreError> {
     let mut out = Vec::new();
-    for batch in read_batches(path, None, None)? {
+    for batch in read_batches(path, None)? {
         out.extend(chunk_rows(&batch, path, dim, &|id| doc_ids.contains(id))?);
     }
     Ok(out)
+}
+
+/// Path of segment `seq`'s BM25 postings under `dir`.
+pub(crate) fn postings_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("{seq:08}.postings.parquet"))
 }
 
 /// Paths of segment `seq`'s tables under `dir`.
