@@ -32,6 +32,9 @@ pub enum Command {
     Search(SearchArgs),
     /// What the index holds.
     Status(StatusArgs),
+    /// Analytics over the index's Parquet segments (polars): documents per
+    /// source per month, chunk length distribution, size by component.
+    Stats(StatsArgs),
     /// Merge segments and drop superseded and deleted rows (also runs
     /// automatically after `hearth index` past a threshold).
     Compact(CompactArgs),
@@ -203,6 +206,13 @@ pub struct SearchArgs {
     /// Candidates per hit for the exact vector rerank (default from the config, else 10).
     #[arg(long)]
     pub rerank: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// The analytics as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@
 pub mod agreement;
 pub mod corpus;
 pub mod known_item;
+pub mod stats;
 pub mod vectors;
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,8 @@ pub enum EvalError {
         #[source]
         source: std::io::Error,
     },
+    #[error("analytics: {0}")]
+    Analytics(String),
     #[error("{}:{line}: {reason}", path.display())]
     Parse {
         path: PathBuf,

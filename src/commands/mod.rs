@@ -12,6 +12,7 @@ mod roofline;
 mod schedule;
 mod search;
 mod source;
+mod stats;
 mod status;
 mod watch;
 
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Search(args) => search::run(&ctx, &args),
         Command::Status(args) => status::run(&ctx, &args),
         Command::Compact(args) => compact::run(&ctx, &args),
+        Command::Stats(args) => stats::run(&ctx, &args),
         Command::Models(cmd) => models::run(&ctx, cmd),
         Command::Demo(args) => demo::run(&ctx, &args),
         Command::Bench(cmd) => bench::run(&ctx, cmd),
