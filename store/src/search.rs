@@ -4,7 +4,7 @@
 //! text; hybrid fuses both lists by reciprocal rank fusion. Filters become a row
 //! mask before any scoring.
 
-use crate::codec::{CodecKind, RowMask};
+use crate::codec::{CodecKind, RowMask, dot};
 use crate::error::StoreError;
 use crate::index::{Index, SearchHit};
 use crate::query::{SearchFilter, SearchMode, reciprocal_rank_fusion};
@@ -263,8 +263,4 @@ fn fuse(vector: &[Ranked], keyword: &[Ranked], k: usize) -> Vec<Ranked> {
             keyword: k_score.get(&row).copied(),
         })
         .collect()
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

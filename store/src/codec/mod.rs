@@ -52,6 +52,9 @@
 //! skipped unread).
 
 mod flat;
+/// The f32 dot product the scans use (AVX2 where available); search's exact
+/// rerank uses it too.
+pub(crate) use flat::dot;
 mod kernel;
 mod layout;
 mod lloyd_max;
