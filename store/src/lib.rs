@@ -25,6 +25,7 @@ mod record;
 mod resident;
 mod search;
 mod segment;
+mod vector_pages;
 
 pub use compact::{CompactionPolicy, CompactionSummary};
 pub use error::StoreError;

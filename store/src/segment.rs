@@ -4,6 +4,7 @@
 
 use crate::error::{StoreError, io_err, pq_err};
 use crate::record::{ChunkRecord, DocumentRecord, chunk_col, chunks_schema, documents_schema};
+use crate::vector_pages::VectorPages;
 use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Int64Type, UInt32Type, UInt64Type};
@@ -135,8 +136,12 @@ fn chunk_props() -> WriterProperties {
         .build()
 }
 
+/// The leaf column of the embedding: Arrow's `FixedSizeList` is written as a
+/// Parquet LIST, whose values sit at `embedding.list.item`.
 fn embedding_leaf() -> parquet::schema::types::ColumnPath {
-    parquet::schema::types::ColumnPath::from(vec!["embedding".to_owned(), "item".to_owned()])
+    parquet::schema::types::ColumnPath::from(
+        ["embedding", "list", "item"].map(str::to_owned).to_vec(),
+    )
 }
 
 fn opt_str(values: impl Iterator<Item = Option<String>>) -> ArrayRef {
@@ -180,7 +185,7 @@ fn documents_batch(docs: &[DocumentRecord]) -> Result<RecordBatch, StoreError> {
     Ok(RecordBatch::try_new(documents_schema(), columns)?)
 }
 
-fn chunks_batch(chunks: &[ChunkRecord], dim: usize) -> Result<RecordBatch, StoreError> {
+pub(crate) fn chunks_batch(chunks: &[ChunkRecord], dim: usize) -> Result<RecordBatch, StoreError> {
     let mut values = Vec::with_capacity(chunks.len() * dim);
     for c in chunks {
         if c.embedding.len() != dim {
@@ -271,6 +276,10 @@ fn collect(
 pub(crate) struct ChunkFile {
     path: PathBuf,
     meta: ArrowReaderMetadata,
+    /// Kept open for positioned vector reads.
+    file: File,
+    /// Direct vector reads, when the file's layout allows them.
+    pages: Option<VectorPages>,
 }
 
 impl ChunkFile {
@@ -280,10 +289,49 @@ impl ChunkFile {
         let options = ArrowReaderOptions::new()
             .with_offset_index_policy(parquet::file::metadata::PageIndexPolicy::Optional);
         let meta = ArrowReaderMetadata::load(&file, options).map_err(pq_err(path))?;
-        Ok(Self {
+        let dim = match meta
+            .schema()
+            .field_with_name("embedding")
+            .map(|f| f.data_type())
+        {
+            Ok(DataType::FixedSizeList(_, n)) => usize::try_from(*n).ok(),
+            _ => None,
+        };
+        let pages = dim.and_then(|d| VectorPages::from_metadata(meta.metadata(), "embedding", d));
+        let mut this = Self {
             path: path.to_path_buf(),
             meta,
-        })
+            file,
+            pages,
+        };
+        if let (Some(pages), Some(dim)) = (this.pages.take(), dim) {
+            this.pages = this.verified(pages, dim)?;
+        }
+        Ok(this)
+    }
+
+    /// `pages` if its reads of the first and last rows match the Arrow
+    /// reader's bit for bit; a file laid out otherwise falls back to Arrow.
+    fn verified(&self, pages: VectorPages, dim: usize) -> Result<Option<VectorPages>, StoreError> {
+        let total = pages.rows();
+        if total != self.meta.metadata().file_metadata().num_rows() as u64 {
+            return Ok(None);
+        }
+        let Some(last) = usize::try_from(total).ok().and_then(|n| n.checked_sub(1)) else {
+            return Ok(Some(pages));
+        };
+        let sample = if last == 0 { vec![0] } else { vec![0, last] };
+        let expected = self.vectors_via_arrow(&sample, dim)?;
+        let mut direct = Vec::with_capacity(expected.len());
+        let same = pages.read(&self.file, &sample, &mut direct).is_some()
+            && direct
+                .iter()
+                .map(|v| v.to_bits())
+                .eq(expected.iter().map(|v| v.to_bits()));
+        if !same {
+            tracing::debug!(path = %self.path.display(), "vector pages do not match; using the Arrow reader");
+        }
+        Ok(same.then_some(pages))
     }
 
     /// The given rows (sorted, distinct), projected to `columns`.
@@ -293,9 +341,26 @@ impl ChunkFile {
         collect(builder, &self.path, Some(columns), Some(select_rows(rows)))
     }
 
+    /// Whether vectors are read directly from their pages (see [`VectorPages`]).
+    #[cfg(test)]
+    pub fn direct_vector_reads(&self) -> bool {
+        self.pages.is_some()
+    }
+
     /// The full-precision vectors of the given rows (sorted, distinct),
     /// row-major in the order of `rows`.
     pub fn vectors_at(&self, rows: &[usize], dim: usize) -> Result<Vec<f32>, StoreError> {
+        if let Some(pages) = &self.pages {
+            let mut out = Vec::with_capacity(rows.len() * dim);
+            if pages.read(&self.file, rows, &mut out).is_some() && out.len() == rows.len() * dim {
+                return Ok(out);
+            }
+        }
+        self.vectors_via_arrow(rows, dim)
+    }
+
+    /// [`Self::vectors_at`] through the Arrow reader: decodes each row's page.
+    fn vectors_via_arrow(&self, rows: &[usize], dim: usize) -> Result<Vec<f32>, StoreError> {
         let mut out = Vec::with_capacity(rows.len() * dim);
         for batch in self.rows(&[chunk_col::EMBEDDING], rows)? {
             out.extend_from_slice(embedding_values(&batch, &self.path, dim)?);
