@@ -30,6 +30,9 @@ pub enum Command {
     Source(SourceCommand),
     /// Search the index.
     Search(SearchArgs),
+    /// Answer a question from the index with cited sources, on the local
+    /// tiers (micro first; escalating when an answer is unsure or unsupported).
+    Ask(AskArgs),
     /// What the index holds.
     Status(StatusArgs),
     /// Analytics over the index's Parquet segments (polars): documents per
@@ -175,6 +178,30 @@ pub enum SourceCommand {
 }
 
 #[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The question, in plain words.
+    pub question: String,
+    /// Answer on this tier only (micro, local, larger): no routing, no escalation.
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// The answer, its citations, sources and every attempt as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Sources retrieved and shown to the model (default from the config, else 4).
+    #[arg(short, long)]
+    pub k: Option<usize>,
+    /// Most tokens per reply (default from the config, else 96).
+    #[arg(long)]
+    pub max_tokens: Option<usize>,
+    /// Sampling temperature (0 = greedy, the default).
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f32,
+    /// Seed of sampled decoding.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
 pub struct SearchArgs {
     /// What to look for, in plain words.
     pub query: String,
@@ -259,4 +286,8 @@ pub struct DemoArgs {
     /// Hits shown per example question.
     #[arg(short, long, default_value_t = 3)]
     pub k: usize,
+    /// Questions then answered by the local tiers with citations (0: none;
+    /// installs the generator models on first use).
+    #[arg(long, default_value_t = 2)]
+    pub answers: usize,
 }

@@ -4,6 +4,7 @@
 use crate::cli::Cli;
 use anyhow::{Context as _, Result};
 use hearth_assistant::SearchOptions;
+use hearth_assistant::meter::PriceTable;
 use hearth_embed::{
     EMBEDDING_MODEL, EmbedError, Embedder, EmbedderOptions, InstallEvent, ModelCatalog,
     ModelRegistry,
@@ -30,6 +31,25 @@ pub struct Config {
     /// How the index is searched.
     #[serde(default)]
     pub search: SearchConfig,
+    /// How questions are answered.
+    #[serde(default)]
+    pub assistant: AssistantConfig,
+    /// Price per tier (`[prices.cloud] input_per_mtok = 0.15`, …) for metering.
+    #[serde(default)]
+    pub prices: PriceTable,
+}
+
+/// The `[assistant]` table.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssistantConfig {
+    /// Local tiers that may answer (default: micro and local, plus larger
+    /// when its model is installed).
+    pub tiers: Option<Vec<String>>,
+    /// Sources retrieved per question (default 4).
+    pub sources: Option<usize>,
+    /// Most tokens per reply (default 96).
+    pub max_tokens: Option<usize>,
 }
 
 /// The `[search]` table.
@@ -75,6 +95,8 @@ pub struct Context {
     pub codec: Option<CodecSpec>,
     /// Search settings from the config (mode and rerank depth).
     pub search: SearchOptions,
+    pub assistant: AssistantConfig,
+    pub prices: PriceTable,
 }
 
 impl Context {
@@ -143,6 +165,8 @@ impl Context {
             embedder_options,
             codec,
             search,
+            assistant: config.assistant,
+            prices: config.prices,
         })
     }
 

@@ -1,10 +1,29 @@
-//! The assistant: retrieval over the index now; tiered local generators, the
-//! router, redaction and metering build on it.
+//! The assistant: retrieval over the index and tiered local generators; the
+//! router, redaction and metering build on them.
 //!
 //! [`Retriever`] is the one way questions reach the index: it embeds the query with
 //! the same model that built the index (checked against the manifest) and returns
 //! the best chunks with their documents — by vector, BM25 or hybrid ranking,
 //! filtered by source, date, participant or path.
+//!
+//! [`generate`] runs the local generators: GGUF models on candle ([`Generator`],
+//! one per [`Tier`]), with the tokenizer and chat template taken from the file,
+//! streamed replies, and each reply's mean token log-probability as a confidence
+//! signal for the router.
+
+pub mod answer;
+pub mod cite;
+pub mod generate;
+pub mod meter;
+pub mod redact;
+pub mod router;
+
+pub use answer::{Answer, AskOptions, Assistant, Attempt, NO_SUPPORTED_ANSWER};
+pub use generate::{
+    Architecture, ChatMessage, ChatTemplate, FinishReason, Generation, GenerationParams, Generator,
+    GeneratorConfig, GgufTokenizer, ModelInfo, Role, StreamDecoder, Tier,
+};
+pub use router::{QuerySignals, Router, RouterConfig};
 
 use hearth_embed::{EmbedError, Embedder};
 use hearth_store::{
@@ -19,6 +38,37 @@ pub enum AssistantError {
     Embed(#[from] EmbedError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A generator's model file is malformed or uses something unsupported.
+    #[error("model file {}: {reason}", path.display())]
+    ModelFormat {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    #[error("chat template: {0}")]
+    ChatTemplate(String),
+    /// The system messages alone do not fit the context window.
+    #[error(
+        "the prompt needs {prompt_tokens} tokens even with every non-system message cut, but only {budget} fit the context window (less room for the reply)"
+    )]
+    ContextOverflow { prompt_tokens: usize, budget: usize },
+    #[error("invalid generation parameters: {0}")]
+    InvalidParams(String),
+    #[error("unknown tier `{0}` (expected micro, local or larger)")]
+    UnknownTier(String),
+    #[error("generation failed: {0}")]
+    Generation(String),
+    #[error("metering log: {0}")]
+    Metering(String),
+    #[error("generation failed in candle: {0}")]
+    Candle(#[from] candle_core::Error),
 }
 
 /// How a [`Retriever`] searches.

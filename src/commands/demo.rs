@@ -1,16 +1,18 @@
 //! `hearth demo`: installs the embedding model if needed, indexes the bundled demo
 //! corpus into its own index (`<data-dir>/demo`), and shows what search finds for
-//! the corpus's questions — a few in full, then the hit rate over all of them.
+//! the corpus's questions — a few in full, then the hit rate over all of them —
+//! and then answers a few of them with the local tiers, with citations.
 
 use super::index::{index_sources, print_report};
 use super::search::print_hit;
 use crate::cli::DemoArgs;
 use crate::context::{Context, index_dir};
 use anyhow::{Context as _, Result};
-use hearth_assistant::Retriever;
+use hearth_assistant::meter::MeterLog;
+use hearth_assistant::{AskOptions, Assistant, Retriever, Router};
 use hearth_eval::{RetrievalSummary, load_questions};
 use hearth_store::Index;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Questions shown with their hits.
@@ -62,11 +64,75 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
         summary.hit_rate * 100.0,
         summary.mrr
     );
+    if args.answers > 0 {
+        answer_questions(
+            ctx,
+            &data_dir,
+            retriever,
+            &questions[..args.answers.min(questions.len())],
+        )?;
+    }
     println!(
-        "try: hearth --data-dir {} search \"your question\"",
+        "try: hearth --data-dir {} search \"your question\"   (or: ask \"your question\")",
         data_dir.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Answers `questions` on the routed local tiers and shows whether the gold
+/// document was cited.
+fn answer_questions(
+    ctx: &Context,
+    data_dir: &Path,
+    retriever: Retriever<'_>,
+    questions: &[hearth_eval::Question],
+) -> Result<()> {
+    let generators = super::ask::generators(ctx, None)?;
+    let tiers: Vec<_> = generators.keys().copied().collect();
+    let router = Router::new(super::ask::router_config(&ctx.data_dir)?, &tiers, false);
+    let mut assistant = Assistant::new(retriever, generators, router)
+        .with_metering(MeterLog::new(data_dir), ctx.prices.clone());
+    for q in questions {
+        println!("\n? {}", q.question);
+        let answer = assistant.ask(&q.question, &AskOptions::default(), |_, _| {}, |_| {})?;
+        let gold_cited = answer
+            .citations
+            .iter()
+            .any(|c| c.source.uri.ends_with(&q.gold_uri));
+        println!("  {}", answer.text);
+        let route: Vec<String> = answer
+            .attempts
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {} in {:.1} s",
+                    a.tier,
+                    if a.accepted { "accepted" } else { "rejected" },
+                    a.latency_ms / 1e3
+                )
+            })
+            .collect();
+        println!("  route: {}", route.join(" → "));
+        let mut shown = std::collections::BTreeSet::new();
+        for c in answer
+            .citations
+            .iter()
+            .filter(|c| shown.insert(c.source.number))
+        {
+            println!(
+                "  [{}] {} (support {:.0}%)",
+                c.source.number,
+                c.source.uri,
+                c.support * 100.0
+            );
+        }
+        println!(
+            "  expected: {} — gold source {}",
+            q.answer,
+            if gold_cited { "cited" } else { "not cited" }
+        );
+    }
+    Ok(())
 }
 
 /// `fixtures/demo` under the current directory, else in the source checkout.

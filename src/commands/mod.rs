@@ -1,5 +1,6 @@
 //! One module per subcommand; [`run`] dispatches.
 
+mod ask;
 mod bench;
 mod bench_baseline;
 mod bench_embed;
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Index(args) => index::run(&ctx, &args),
         Command::Source(cmd) => source::run(&ctx, cmd),
         Command::Search(args) => search::run(&ctx, &args),
+        Command::Ask(args) => ask::run(&ctx, &args),
         Command::Status(args) => status::run(&ctx, &args),
         Command::Compact(args) => compact::run(&ctx, &args),
         Command::Stats(args) => stats::run(&ctx, &args),

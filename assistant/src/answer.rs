@@ -1,0 +1,465 @@
+//! Answers with citations: retrieve → numbered sources → generate on the
+//! routed tier → check the citations → accept, or escalate up the cascade.
+//!
+//! [`Assistant::ask`] is the whole request. Every generation call it makes
+//! is metered (tier, routing reason, tokens, time to first token, latency,
+//! peak RSS, cost) and, when a [`MeterLog`] is set, written to Parquet. When
+//! no tier produces an answer its sources support, the assistant says so —
+//! it does not pass an unsupported draft off as an answer.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::cite::{Citation, CitationCheck, CitationChecker, SourceRef};
+use crate::generate::{ChatMessage, FinishReason, Generation, GenerationParams, Generator, Tier};
+use crate::meter::{MeterLog, MeterRecord, PriceTable, peak_rss_bytes};
+use crate::router::{Decision, QuerySignals, Route, Router};
+use crate::{AssistantError, Retriever};
+use hearth_store::SearchHit;
+
+/// What the assistant replies when no tier's answer is supported.
+pub const NO_SUPPORTED_ANSWER: &str =
+    "I could not find an answer to that in your indexed data that the sources support.";
+
+/// The system prompt of every local tier.
+const SYSTEM_PROMPT: &str = "You are Hearth, an assistant that answers questions about the user's own mail, documents and messages. Use only the numbered sources. Answer in one or two short sentences, quote names, dates and amounts exactly as the sources give them, and cite each source you use like [1]. If the sources do not contain the answer, reply: I don't know.";
+
+/// Phrases with which a model declines; such a reply is never an answer.
+const ABSTAIN: &[&str] = &[
+    "i don't know",
+    "i do not know",
+    "not contain",
+    "no information",
+    "not mentioned",
+    "cannot find",
+    "can't find",
+    "not provided",
+];
+
+/// Options of one request.
+#[derive(Debug, Clone)]
+pub struct AskOptions {
+    /// Sources retrieved and shown to the model.
+    pub sources: usize,
+    /// Characters of each source's text shown at most.
+    pub source_chars: usize,
+    /// Forces one tier (no routing, no escalation).
+    pub tier: Option<Tier>,
+    pub params: GenerationParams,
+}
+
+impl Default for AskOptions {
+    fn default() -> Self {
+        Self {
+            sources: 4,
+            source_chars: 700,
+            tier: None,
+            params: GenerationParams {
+                max_new_tokens: 96,
+                temperature: 0.0,
+                ..GenerationParams::default()
+            },
+        }
+    }
+}
+
+/// One generation call of a request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    pub tier: String,
+    /// Why the router sent the request here.
+    pub route_reason: String,
+    /// The reply as generated.
+    pub text: String,
+    pub accepted: bool,
+    /// Why the router accepted or rejected the reply.
+    pub review: String,
+    pub mean_logprob: f32,
+    /// Share of the reply's claims the citation check supports.
+    pub grounded: f32,
+    pub prompt_tokens: usize,
+    pub completion_tokens: usize,
+    pub ttft_ms: f64,
+    pub latency_ms: f64,
+}
+
+/// The assistant's answer to one question.
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    pub request_id: String,
+    pub question: String,
+    /// The answer, or [`NO_SUPPORTED_ANSWER`].
+    pub text: String,
+    /// The tier whose answer was accepted (`None`: no supported answer).
+    pub tier: Option<String>,
+    /// Supported citations of the accepted answer.
+    pub citations: Vec<Citation>,
+    /// Every source shown to the model, numbered as in the prompt.
+    pub sources: Vec<SourceRef>,
+    /// Every generation call, in order.
+    pub attempts: Vec<Attempt>,
+    /// Whether a cloud model was asked (never, until one is configured).
+    pub escalated_to_cloud: bool,
+    /// Anything the user should know about how the answer was produced.
+    pub notes: Vec<String>,
+}
+
+/// Retrieval, tiered generation, citation checks and metering.
+pub struct Assistant<'a> {
+    retriever: Retriever<'a>,
+    generators: BTreeMap<Tier, Generator>,
+    router: Router,
+    checker: CitationChecker,
+    meter: Option<MeterLog>,
+    prices: PriceTable,
+}
+
+impl<'a> Assistant<'a> {
+    /// An assistant over `retriever` with the given local `generators`
+    /// (loaded lazily, kept loaded) and `router`.
+    pub fn new(
+        retriever: Retriever<'a>,
+        generators: BTreeMap<Tier, Generator>,
+        router: Router,
+    ) -> Self {
+        Self {
+            retriever,
+            generators,
+            router,
+            checker: CitationChecker::default(),
+            meter: None,
+            prices: PriceTable::default(),
+        }
+    }
+
+    /// Writes a metering record per generation call to `log`, priced by `prices`.
+    pub fn with_metering(mut self, log: MeterLog, prices: PriceTable) -> Self {
+        self.meter = Some(log);
+        self.prices = prices;
+        self
+    }
+
+    /// Answers `question`, streaming each attempt's text to `on_token`
+    /// (`on_attempt` is told which tier starts generating, and why).
+    pub fn ask(
+        &mut self,
+        question: &str,
+        options: &AskOptions,
+        mut on_attempt: impl FnMut(Tier, &str),
+        mut on_token: impl FnMut(&str),
+    ) -> Result<Answer, AssistantError> {
+        let request_id = request_id();
+        let hits = self.retriever.search(question, options.sources)?;
+        let sources: Vec<SourceRef> = hits
+            .iter()
+            .enumerate()
+            .map(|(i, h)| SourceRef::new(i + 1, h))
+            .collect();
+        let messages = prompt(question, &hits, options.source_chars);
+        let signals = QuerySignals::new(question, &hits);
+        let mut answer = Answer {
+            request_id: request_id.clone(),
+            question: question.to_owned(),
+            text: NO_SUPPORTED_ANSWER.to_owned(),
+            tier: None,
+            citations: Vec::new(),
+            sources,
+            attempts: Vec::new(),
+            escalated_to_cloud: false,
+            notes: Vec::new(),
+        };
+        if hits.is_empty() {
+            answer.notes.push("the index returned no sources".into());
+            return Ok(answer);
+        }
+        let mut decision = match options.tier {
+            Some(tier) => Decision {
+                route: Route::Local(tier),
+                reason: format!("forced with --tier {tier}"),
+            },
+            None => self.router.decide(&signals),
+        };
+        let mut records = Vec::new();
+        let mut best: Option<(f32, String, CitationCheck)> = None;
+        let outcome = loop {
+            let tier = match decision.route {
+                Route::Local(tier) => tier,
+                Route::Cloud => {
+                    break Err(AssistantError::Generation(
+                        "cloud routing needs a cloud endpoint, which is not implemented yet".into(),
+                    ));
+                }
+                Route::GiveUp => {
+                    answer.notes.push(format!(
+                        "not escalated: {} (no cloud endpoint is configured)",
+                        decision.reason
+                    ));
+                    break Ok(());
+                }
+            };
+            let generator = self.generators.get_mut(&tier).ok_or_else(|| {
+                AssistantError::Generation(format!(
+                    "tier {tier} is not available: install it with `hearth models install {}`",
+                    tier.model_name()
+                ))
+            })?;
+            let model = generator.path().display().to_string();
+            on_attempt(tier, &decision.reason);
+            let started_ms = chrono::Utc::now().timestamp_millis();
+            let t = Instant::now();
+            let generation = generator.generate(&messages, &options.params, &mut on_token)?;
+            let seconds = t.elapsed().as_secs_f64();
+            let mut generation = generation;
+            generation.text = tidy(&generation.text, generation.finish_reason);
+            let check = if abstained(&generation.text) {
+                CitationCheck::default()
+            } else {
+                self.checker.check(question, &generation.text, &hits)
+            };
+            let review = if options.tier.is_some() {
+                crate::router::Review {
+                    accepted: true,
+                    reason: "forced tier: no review".into(),
+                }
+            } else {
+                self.router.review(tier, &generation, &check)
+            };
+            records.push(self.record(
+                &request_id,
+                started_ms,
+                tier,
+                model,
+                &decision.reason,
+                if review.accepted {
+                    "answered"
+                } else {
+                    "escalated"
+                },
+                &generation,
+                seconds,
+            ));
+            answer.attempts.push(attempt(
+                tier,
+                &decision.reason,
+                &generation,
+                &check,
+                &review,
+            ));
+            let grounded = check.grounded();
+            if review.accepted {
+                if grounded > 0.0 {
+                    answer.text = generation.text.trim().to_owned();
+                    answer.tier = Some(tier.to_string());
+                    answer.citations = check.citations;
+                } else {
+                    answer
+                        .notes
+                        .push(format!("{tier}'s reply is not supported by the sources"));
+                }
+                break Ok(());
+            }
+            if best.as_ref().is_none_or(|b| grounded > b.0) && grounded > 0.0 {
+                best = Some((grounded, generation.text.clone(), check));
+            }
+            decision = self.router.escalate(tier, &review.reason);
+        };
+        if let Some(meter) = &self.meter
+            && !records.is_empty()
+        {
+            meter.append(&records)?;
+        }
+        outcome?;
+        if answer.tier.is_none()
+            && let Some((grounded, _, _)) = best
+        {
+            answer.notes.push(format!(
+                "the best rejected draft had {:.0}% of its claims supported",
+                grounded * 100.0
+            ));
+        }
+        Ok(answer)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        request_id: &str,
+        started_ms: i64,
+        tier: Tier,
+        model: String,
+        reason: &str,
+        outcome: &str,
+        generation: &Generation,
+        seconds: f64,
+    ) -> MeterRecord {
+        let prompt = u32::try_from(generation.prompt_tokens).unwrap_or(u32::MAX);
+        let completion = u32::try_from(generation.completion_tokens).unwrap_or(u32::MAX);
+        MeterRecord {
+            request_id: request_id.to_owned(),
+            started_ms,
+            tier: tier.to_string(),
+            model,
+            route_reason: reason.to_owned(),
+            outcome: outcome.to_owned(),
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            ttft_ms: generation.time_to_first_token.as_secs_f64() * 1e3,
+            latency_ms: generation.total_time.as_secs_f64() * 1e3,
+            peak_rss_bytes: peak_rss_bytes().unwrap_or(0),
+            cost_usd: self.prices.cost(tier.as_str(), prompt, completion, seconds),
+            bytes_sent: 0,
+            redactions: 0,
+        }
+    }
+}
+
+fn attempt(
+    tier: Tier,
+    reason: &str,
+    generation: &Generation,
+    check: &CitationCheck,
+    review: &crate::router::Review,
+) -> Attempt {
+    Attempt {
+        tier: tier.to_string(),
+        route_reason: reason.to_owned(),
+        text: generation.text.clone(),
+        accepted: review.accepted,
+        review: review.reason.clone(),
+        mean_logprob: generation.mean_logprob,
+        grounded: check.grounded(),
+        prompt_tokens: generation.prompt_tokens,
+        completion_tokens: generation.completion_tokens,
+        ttft_ms: generation.time_to_first_token.as_secs_f64() * 1e3,
+        latency_ms: generation.total_time.as_secs_f64() * 1e3,
+    }
+}
+
+/// A request id: time plus a per-process counter, unique on this machine.
+fn request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{:x}-{:x}-{}",
+        chrono::Utc::now().timestamp_micros(),
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The reply without what small models add when they run on: sentences
+/// repeated verbatim (a decoding loop) and, when generation hit the token
+/// limit, the unfinished last sentence.
+fn tidy(text: &str, finish: FinishReason) -> String {
+    let mut sentences: Vec<&str> = Vec::new();
+    let mut rest = text.trim();
+    while !rest.is_empty() {
+        let end = rest
+            .char_indices()
+            .find(|&(i, c)| {
+                matches!(c, '.' | '!' | '?' | '\n')
+                    && rest[i + c.len_utf8()..]
+                        .chars()
+                        .next()
+                        .is_none_or(char::is_whitespace)
+            })
+            .map_or(rest.len(), |(i, c)| i + c.len_utf8());
+        sentences.push(&rest[..end]);
+        rest = rest[end..].trim_start();
+    }
+    let complete = |s: &str| s.ends_with(['.', '!', '?', ']', '\n']);
+    if finish == FinishReason::Length
+        && sentences.len() > 1
+        && sentences.last().is_some_and(|s| !complete(s))
+    {
+        sentences.pop();
+    }
+    let mut seen = std::collections::HashSet::new();
+    let kept: Vec<&str> = sentences
+        .into_iter()
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && seen.insert(s.to_lowercase()))
+        .collect();
+    kept.join(" ")
+}
+
+/// Whether a reply declines to answer.
+fn abstained(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    ABSTAIN.iter().any(|p| lower.contains(p))
+}
+
+/// The chat messages for `question` over numbered `hits`.
+pub fn prompt(question: &str, hits: &[SearchHit], source_chars: usize) -> Vec<ChatMessage> {
+    let mut user = String::from("Sources:\n");
+    for (i, hit) in hits.iter().enumerate() {
+        let doc = &hit.document;
+        let when = doc
+            .timestamp
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|t| format!(", {}", t.format("%Y-%m-%d")))
+            .unwrap_or_default();
+        let text = clip(&hit.chunk.text, source_chars);
+        user.push_str(&format!(
+            "[{}] ({}{when}) {}\n{}\n\n",
+            i + 1,
+            doc.kind,
+            doc.title,
+            text.trim()
+        ));
+    }
+    user.push_str(&format!("Question: {question}"));
+    vec![ChatMessage::system(SYSTEM_PROMPT), ChatMessage::user(user)]
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn clip(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abstentions_are_recognised() {
+        assert!(abstained("I don't know."));
+        assert!(abstained("The sources do not contain that."));
+        assert!(!abstained("The quote expires on December 4, 2025 [1]."));
+    }
+
+    #[test]
+    fn tidy_drops_repeats_and_a_cut_off_tail() {
+        let looped = "The quote is valid until December 4, 2025.\n\nThe quote is valid until December 4, 2025.\n\nThe quote is valid until Dec";
+        assert_eq!(
+            tidy(looped, FinishReason::Length),
+            "The quote is valid until December 4, 2025."
+        );
+        // A finished reply keeps its last sentence, even without a full stop.
+        assert_eq!(
+            tidy("It is $7,690 [2]", FinishReason::Stop),
+            "It is $7,690 [2]"
+        );
+        assert_eq!(tidy("One. Two [1].", FinishReason::Stop), "One. Two [1].");
+        assert_eq!(
+            tidy("Only a fragment", FinishReason::Length),
+            "Only a fragment"
+        );
+    }
+
+    #[test]
+    fn clip_respects_char_boundaries() {
+        assert_eq!(clip("héllo", 2), "h");
+        assert_eq!(clip("héllo", 3), "hé");
+        assert_eq!(clip("abc", 10), "abc");
+    }
+}

@@ -1,0 +1,230 @@
+//! Loading a GGUF generator on candle: the architecture named by
+//! `general.architecture` picks the forward pass (`quantized_llama` or
+//! `quantized_qwen2`), and the same file supplies the tokenizer, chat template
+//! and context length.
+
+use crate::AssistantError;
+use crate::generate::chat::ChatTemplate;
+use crate::generate::metadata::Metadata;
+use crate::generate::requant;
+use crate::generate::tokenizer::GgufTokenizer;
+use candle_core::quantized::gguf_file;
+use candle_core::{Device, Tensor};
+use candle_transformers::models::{quantized_llama, quantized_qwen2};
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A transformer architecture Hearth can run from GGUF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Architecture {
+    /// `llama` (SmolLM2): `candle_transformers::models::quantized_llama`.
+    Llama,
+    /// `qwen2` (Qwen2.5): `candle_transformers::models::quantized_qwen2`.
+    Qwen2,
+}
+
+impl Architecture {
+    /// The architecture for a `general.architecture` value.
+    pub fn from_gguf(name: &str) -> Option<Self> {
+        match name {
+            "llama" => Some(Self::Llama),
+            "qwen2" => Some(Self::Qwen2),
+            _ => None,
+        }
+    }
+
+    /// The `general.architecture` name, also the prefix of its metadata keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Llama => "llama",
+            Self::Qwen2 => "qwen2",
+        }
+    }
+
+    /// The longest sequence candle's implementation can take, whatever the file
+    /// says (its llama rotary table has `MAX_SEQ_LEN` rows).
+    fn implementation_limit(self) -> Option<usize> {
+        match self {
+            Self::Llama => Some(quantized_llama::MAX_SEQ_LEN),
+            Self::Qwen2 => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Architecture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a loaded GGUF model is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelInfo {
+    pub path: PathBuf,
+    /// `general.name`, if the file has one.
+    pub name: Option<String>,
+    pub architecture: Architecture,
+    /// `<arch>.context_length` from the file.
+    pub trained_context: usize,
+    /// The window Hearth uses: the trained context capped by the configuration
+    /// and by the implementation.
+    pub context_window: usize,
+    pub vocab_size: usize,
+    /// Size of the file in bytes.
+    pub file_size: u64,
+}
+
+enum Weights {
+    Llama(quantized_llama::ModelWeights),
+    Qwen2(quantized_qwen2::ModelWeights),
+}
+
+/// The forward pass: weights with their KV cache, on a device.
+pub(crate) struct Network {
+    weights: Weights,
+    device: Device,
+}
+
+fn build<R: std::io::Read + std::io::Seek>(
+    architecture: Architecture,
+    content: gguf_file::Content,
+    reader: &mut R,
+    device: &Device,
+) -> candle_core::Result<Weights> {
+    Ok(match architecture {
+        Architecture::Llama => Weights::Llama(quantized_llama::ModelWeights::from_gguf(
+            content, reader, device,
+        )?),
+        Architecture::Qwen2 => Weights::Qwen2(quantized_qwen2::ModelWeights::from_gguf(
+            content, reader, device,
+        )?),
+    })
+}
+
+/// A model in memory: network, tokenizer and template.
+pub(crate) struct LoadedModel {
+    pub(crate) network: Network,
+    pub(crate) tokenizer: GgufTokenizer,
+    pub(crate) template: ChatTemplate,
+    pub(crate) info: ModelInfo,
+    pub(crate) load_time: Duration,
+}
+
+impl LoadedModel {
+    /// Reads the whole GGUF file at `path` onto the CPU. `max_context` caps the
+    /// context window; `convert` turns weight types without fast kernels into
+    /// Q8_0 (see [`super::requant`]).
+    pub(crate) fn load(
+        path: &Path,
+        max_context: usize,
+        convert: bool,
+    ) -> Result<Self, AssistantError> {
+        let started = Instant::now();
+        let io = |source| AssistantError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let file_size = file.metadata().map_err(io)?.len();
+        let mut reader = BufReader::new(file);
+        let format = |reason: String| AssistantError::ModelFormat {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let content = gguf_file::Content::read(&mut reader)
+            .map_err(|e| format(format!("not a readable GGUF file: {e}")))?;
+
+        let md = Metadata::new(path, &content.metadata);
+        let arch_name = md.str("general.architecture")?;
+        let architecture = Architecture::from_gguf(arch_name).ok_or_else(|| {
+            md.error(format!(
+                "architecture `{arch_name}` is not supported (llama, qwen2)"
+            ))
+        })?;
+        let trained_context = md.u64(&format!("{arch_name}.context_length"))?;
+        let trained_context = usize::try_from(trained_context).unwrap_or(usize::MAX);
+        let mut context_window = trained_context.min(max_context);
+        if let Some(limit) = architecture.implementation_limit() {
+            context_window = context_window.min(limit);
+        }
+        if context_window < 2 {
+            return Err(md.error(format!("context window of {context_window} tokens")));
+        }
+        let tokenizer = GgufTokenizer::from_metadata(&md)?;
+        let template = match md.opt_str("tokenizer.chat_template")? {
+            Some(jinja) => ChatTemplate::from_jinja(jinja)?,
+            None => {
+                return Err(AssistantError::ChatTemplate(format!(
+                    "{} has no tokenizer.chat_template",
+                    path.display()
+                )));
+            }
+        };
+        let name = md.opt_str("general.name")?.map(str::to_owned);
+        let vocab_size = tokenizer.vocab_size();
+
+        let device = Device::Cpu;
+        let weights = if convert {
+            // The embedding table is dequantized to f32 by candle anyway; it is a
+            // matrix product only when the file ties the output to it.
+            let tied = !content.tensor_infos.contains_key("output.weight");
+            let skip = |name: &str| name == "token_embd.weight" && !tied;
+            let (content, mut overlay, converted) = requant::convert(content, reader, &skip)?;
+            tracing::debug!(converted, "weight tensors converted to Q8_0");
+            build(architecture, content, &mut overlay, &device)
+        } else {
+            build(architecture, content, &mut reader, &device)
+        }
+        .map_err(|e| format(format!("cannot load the {architecture} weights: {e}")))?;
+
+        let load_time = started.elapsed();
+        tracing::info!(
+            path = %path.display(),
+            %architecture,
+            context_window,
+            ms = load_time.as_millis() as u64,
+            "loaded generator"
+        );
+        Ok(Self {
+            network: Network { weights, device },
+            tokenizer,
+            template,
+            info: ModelInfo {
+                path: path.to_path_buf(),
+                name,
+                architecture,
+                trained_context,
+                context_window,
+                vocab_size,
+                file_size,
+            },
+            load_time,
+        })
+    }
+}
+
+impl Network {
+    /// Forgets the KV cache (before a new, unrelated prompt).
+    pub(crate) fn clear_cache(&mut self) {
+        match &mut self.weights {
+            Weights::Llama(m) => m.clear_kv_cache(),
+            Weights::Qwen2(m) => m.clear_kv_cache(),
+        }
+    }
+
+    /// Runs `ids` at positions `pos..pos + ids.len()` (extending the KV cache) and
+    /// returns the logits for the next token, as f32.
+    pub(crate) fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Vec<f32>, AssistantError> {
+        let input = Tensor::new(ids, &self.device)?.unsqueeze(0)?;
+        let logits = match &mut self.weights {
+            Weights::Llama(m) => m.forward(&input, pos)?,
+            Weights::Qwen2(m) => m.forward(&input, pos)?,
+        };
+        let logits = logits
+            .squeeze(0)?
+            .to_dtype(candle_core::DType::F32)?
+            .to_vec1::<f32>()?;
+        Ok(logits)
+    }
+}
