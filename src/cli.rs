@@ -33,6 +33,9 @@ pub enum Command {
     /// Answer a question from the index with cited sources, on the local
     /// tiers (micro first; escalating when an answer is unsure or unsupported).
     Ask(AskArgs),
+    /// Calibrate and inspect the router that picks a tier per question.
+    #[command(subcommand)]
+    Router(RouterCommand),
     /// What the index holds.
     Status(StatusArgs),
     /// Analytics over the index's Parquet segments (polars): documents per
@@ -175,6 +178,29 @@ pub enum SourceCommand {
     },
     /// Remove a source; its documents are deleted from the index.
     Remove { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RouterCommand {
+    /// Answer labelled questions on every local tier, then fit the router's
+    /// thresholds to them (written to <data-dir>/router.toml).
+    Fit(RouterFitArgs),
+    /// The router's current thresholds and where they came from.
+    Show,
+}
+
+#[derive(Debug, Args)]
+pub struct RouterFitArgs {
+    /// Labelled questions (JSONL: question, answer, gold_uri); their corpus is
+    /// the file's directory [default: fixtures/demo/questions.jsonl].
+    #[arg(long)]
+    pub questions: Option<PathBuf>,
+    /// Use only the first N questions.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Where to write the fitted thresholds [default: <data-dir>/router.toml].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -93,3 +93,21 @@ fn a_forced_tier_answers_alone_and_unanswerable_questions_say_so() {
     );
     assert!(answer["tier"].is_null());
 }
+
+#[test]
+fn router_fit_writes_thresholds_that_ask_then_uses() {
+    let data = tempfile::tempdir().unwrap();
+    // Two labelled questions keep this quick; the committed fit used all 30.
+    let out = ok(hearth(data.path(), &["router", "fit", "--limit", "2"]));
+    assert!(out.contains("always local"), "{out}");
+    assert!(out.contains("router (this fit)"), "{out}");
+    let written = std::fs::read_to_string(data.path().join("router.toml")).unwrap();
+    let config: hearth_assistant::RouterConfig = toml::from_str(&written).unwrap();
+    assert!(
+        config.provenance.contains("on 2 questions"),
+        "{}",
+        config.provenance
+    );
+    let shown = ok(hearth(data.path(), &["router", "show"]));
+    assert!(shown.contains(&config.provenance), "{shown}");
+}

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::calibrate::{Observation, TierOutcome, answer_matches};
 use crate::cite::{Citation, CitationCheck, CitationChecker, SourceRef};
 use crate::generate::{ChatMessage, FinishReason, Generation, GenerationParams, Generator, Tier};
 use crate::meter::{MeterLog, MeterRecord, PriceTable, peak_rss_bytes};
@@ -280,6 +281,44 @@ impl<'a> Assistant<'a> {
             ));
         }
         Ok(answer)
+    }
+
+    /// Every local tier's forced reply to `question`, scored against the
+    /// `gold` answer: one row of router calibration data (not metered).
+    pub fn observe(
+        &mut self,
+        question: &str,
+        gold: &str,
+        options: &AskOptions,
+    ) -> Result<Observation, AssistantError> {
+        let hits = self.retriever.search(question, options.sources)?;
+        let messages = prompt(question, &hits, options.source_chars);
+        let mut tiers = BTreeMap::new();
+        for (&tier, generator) in &mut self.generators {
+            let t = Instant::now();
+            let mut generation = generator.generate(&messages, &options.params, |_| {})?;
+            let seconds = t.elapsed().as_secs_f64();
+            generation.text = tidy(&generation.text, generation.finish_reason);
+            let check = if abstained(&generation.text) {
+                CitationCheck::default()
+            } else {
+                self.checker.check(question, &generation.text, &hits)
+            };
+            let correct = answer_matches(gold, &generation.text);
+            tiers.insert(
+                tier,
+                TierOutcome {
+                    generation,
+                    check,
+                    correct,
+                    seconds,
+                },
+            );
+        }
+        Ok(Observation {
+            signals: QuerySignals::new(question, &hits),
+            tiers,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]

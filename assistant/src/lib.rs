@@ -12,6 +12,7 @@
 //! signal for the router.
 
 pub mod answer;
+pub mod calibrate;
 pub mod cite;
 pub mod generate;
 pub mod meter;

@@ -10,7 +10,9 @@
 //!
 //! Every threshold lives in [`RouterConfig`], which `hearth router fit`
 //! calibrates on labelled questions (see [`crate::calibrate`]) and writes as
-//! TOML; the defaults only serve until a fit has run. Each decision carries a
+//! TOML. The default is the committed fit on the bundled demo questions
+//! (`assistant/router.toml`); a user's own fit in `<data-dir>/router.toml`
+//! replaces it. Each decision carries a
 //! human-readable reason that ends up in the metering log.
 
 use serde::{Deserialize, Serialize};
@@ -78,8 +80,21 @@ pub struct RouterConfig {
     pub provenance: String,
 }
 
+/// The thresholds `hearth router fit` produced on the bundled demo questions,
+/// committed so a fresh install routes by a fit rather than by guesses.
+const FITTED: &str = include_str!("../router.toml");
+
 impl Default for RouterConfig {
+    /// The committed fit (`assistant/router.toml`).
     fn default() -> Self {
+        toml::from_str(FITTED).unwrap_or_else(|_| Self::unfitted())
+    }
+}
+
+impl RouterConfig {
+    /// Conservative thresholds for when no fit is available: micro must be
+    /// confident, every tier must have half its claims supported.
+    pub fn unfitted() -> Self {
         Self {
             micro_max_words: 24,
             micro_min_top_score: 0.3,
@@ -95,12 +110,10 @@ impl Default for RouterConfig {
                 min_logprob: -1.0,
                 min_grounded: 0.5,
             },
-            provenance: "defaults (run `hearth router fit` to calibrate)".into(),
+            provenance: "unfitted defaults".into(),
         }
     }
-}
 
-impl RouterConfig {
     /// The gate of `tier` (`None` for the cloud: its answers are final).
     pub fn gate(&self, tier: Tier) -> &TierGate {
         match tier {
@@ -297,8 +310,19 @@ mod tests {
     }
 
     #[test]
+    fn the_committed_fit_parses() {
+        let fitted: RouterConfig = toml::from_str(FITTED).unwrap();
+        assert_eq!(fitted, RouterConfig::default());
+        assert!(
+            fitted.provenance.contains("router fit"),
+            "{}",
+            fitted.provenance
+        );
+    }
+
+    #[test]
     fn decide_skips_micro_for_long_or_unconfident_questions() {
-        let router = Router::new(RouterConfig::default(), &[Tier::Local, Tier::Micro], false);
+        let router = Router::new(RouterConfig::unfitted(), &[Tier::Local, Tier::Micro], false);
         let easy = QuerySignals {
             query_words: 8,
             top_score: 0.7,
@@ -318,15 +342,15 @@ mod tests {
         };
         assert_eq!(router.decide(&vague).route, Route::Local(Tier::Local));
         // Only micro installed: it answers anyway.
-        let only = Router::new(RouterConfig::default(), &[Tier::Micro], false);
+        let only = Router::new(RouterConfig::unfitted(), &[Tier::Micro], false);
         assert_eq!(only.decide(&long).route, Route::Local(Tier::Micro));
-        let none = Router::new(RouterConfig::default(), &[], false);
+        let none = Router::new(RouterConfig::unfitted(), &[], false);
         assert_eq!(none.decide(&easy).route, Route::GiveUp);
     }
 
     #[test]
     fn review_escalates_on_low_confidence_or_unsupported_claims() {
-        let router = Router::new(RouterConfig::default(), &[Tier::Micro, Tier::Local], false);
+        let router = Router::new(RouterConfig::unfitted(), &[Tier::Micro, Tier::Local], false);
         let ok = router.review(
             Tier::Micro,
             &generation("Paris [1].", -0.2),
@@ -348,7 +372,7 @@ mod tests {
             Route::Local(Tier::Local)
         );
         assert_eq!(router.escalate(Tier::Local, "x").route, Route::GiveUp);
-        let cloud = Router::new(RouterConfig::default(), &[Tier::Micro], true);
+        let cloud = Router::new(RouterConfig::unfitted(), &[Tier::Micro], true);
         assert_eq!(cloud.escalate(Tier::Micro, "x").route, Route::Cloud);
     }
 }

@@ -10,6 +10,7 @@ mod demo;
 mod index;
 mod models;
 mod roofline;
+mod router;
 mod schedule;
 mod search;
 mod source;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Source(cmd) => source::run(&ctx, cmd),
         Command::Search(args) => search::run(&ctx, &args),
         Command::Ask(args) => ask::run(&ctx, &args),
+        Command::Router(cmd) => router::run(&ctx, cmd),
         Command::Status(args) => status::run(&ctx, &args),
         Command::Compact(args) => compact::run(&ctx, &args),
         Command::Stats(args) => stats::run(&ctx, &args),
