@@ -209,16 +209,15 @@ impl<'a> Assistant<'a> {
             let model = generator.path().display().to_string();
             on_attempt(tier, &decision.reason);
             let started_ms = chrono::Utc::now().timestamp_millis();
-            let t = Instant::now();
-            let generation = generator.generate(&messages, &options.params, &mut on_token)?;
-            let seconds = t.elapsed().as_secs_f64();
-            let mut generation = generation;
-            generation.text = tidy(&generation.text, generation.finish_reason);
-            let check = if abstained(&generation.text) {
-                CitationCheck::default()
-            } else {
-                self.checker.check(question, &generation.text, &hits)
-            };
+            let (generation, check, seconds) = checked_reply(
+                generator,
+                &self.checker,
+                question,
+                &hits,
+                &messages,
+                options,
+                &mut on_token,
+            )?;
             let review = if options.tier.is_some() {
                 crate::router::Review {
                     accepted: true,
@@ -295,15 +294,15 @@ impl<'a> Assistant<'a> {
         let messages = prompt(question, &hits, options.source_chars);
         let mut tiers = BTreeMap::new();
         for (&tier, generator) in &mut self.generators {
-            let t = Instant::now();
-            let mut generation = generator.generate(&messages, &options.params, |_| {})?;
-            let seconds = t.elapsed().as_secs_f64();
-            generation.text = tidy(&generation.text, generation.finish_reason);
-            let check = if abstained(&generation.text) {
-                CitationCheck::default()
-            } else {
-                self.checker.check(question, &generation.text, &hits)
-            };
+            let (generation, check, seconds) = checked_reply(
+                generator,
+                &self.checker,
+                question,
+                &hits,
+                &messages,
+                options,
+                |_| {},
+            )?;
             let correct = answer_matches(gold, &generation.text);
             tiers.insert(
                 tier,
@@ -352,6 +351,29 @@ impl<'a> Assistant<'a> {
             redactions: 0,
         }
     }
+}
+
+/// One tier's reply to the prompt: generated, tidied and citation-checked
+/// (an abstention has no claims), with its wall time in seconds.
+fn checked_reply(
+    generator: &mut Generator,
+    checker: &CitationChecker,
+    question: &str,
+    hits: &[SearchHit],
+    messages: &[ChatMessage],
+    options: &AskOptions,
+    on_token: impl FnMut(&str),
+) -> Result<(Generation, CitationCheck, f64), AssistantError> {
+    let t = Instant::now();
+    let mut generation = generator.generate(messages, &options.params, on_token)?;
+    let seconds = t.elapsed().as_secs_f64();
+    generation.text = tidy(&generation.text, generation.finish_reason);
+    let check = if abstained(&generation.text) {
+        CitationCheck::default()
+    } else {
+        checker.check(question, &generation.text, hits)
+    };
+    Ok((generation, check, seconds))
 }
 
 fn attempt(
