@@ -336,6 +336,8 @@ impl ChunkFile {
 
     /// The given rows (sorted, distinct), projected to `columns`.
     fn rows(&self, columns: &[usize], rows: &[usize]) -> Result<Vec<RecordBatch>, StoreError> {
+        // A fresh handle, not `self.file.try_clone()`: the Parquet reader
+        // seeks, and cloned handles share one offset across threads.
         let file = File::open(&self.path).map_err(io_err(&self.path))?;
         let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone());
         collect(builder, &self.path, Some(columns), Some(select_rows(rows)))
