@@ -145,6 +145,11 @@ pub enum BenchCommand {
     /// index (compressed scan, rerank from Parquet), next to faiss (installed
     /// from PyPI on first use by scripts/install-search-baseline.sh).
     Search(crate::commands::SearchBench),
+    /// Local generation per tier: load time, memory added, prefill and decode
+    /// tokens/s against the memory-bandwidth bound, next to llama.cpp's
+    /// llama-bench on the same GGUF files (built from source on first use by
+    /// scripts/install-generate-baseline.sh).
+    Generate(crate::commands::GenerateBench),
 }
 
 #[derive(Debug, Args)]
@@ -207,7 +212,8 @@ pub struct RouterFitArgs {
 pub struct AskArgs {
     /// The question, in plain words.
     pub question: String,
-    /// Answer on this tier only (micro, local, larger): no routing, no escalation.
+    /// Answer on this tier only (micro, local, larger, or cloud when one is
+    /// configured): no routing, no escalation.
     #[arg(long)]
     pub tier: Option<String>,
     /// The answer, its citations, sources and every attempt as JSON on stdout.

@@ -4,6 +4,7 @@
 use crate::cli::Cli;
 use anyhow::{Context as _, Result};
 use hearth_assistant::SearchOptions;
+use hearth_assistant::cloud::{CloudConfig, CloudPolicy, DEFAULT_KEY_ENV, Exposure};
 use hearth_assistant::meter::PriceTable;
 use hearth_embed::{
     EMBEDDING_MODEL, EmbedError, Embedder, EmbedderOptions, InstallEvent, ModelCatalog,
@@ -37,6 +38,34 @@ pub struct Config {
     /// Price per tier (`[prices.cloud] input_per_mtok = 0.15`, …) for metering.
     #[serde(default)]
     pub prices: PriceTable,
+    /// The cloud endpoint and what may be sent to it (absent: local only).
+    pub cloud: Option<CloudSection>,
+}
+
+/// The `[cloud]` table: an OpenAI-compatible endpoint and the per-source policy.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudSection {
+    /// Base URL up to `/v1` (HEARTH_CLOUD_BASE_URL wins over it).
+    pub base_url: Option<String>,
+    /// Model name sent to the endpoint (HEARTH_CLOUD_MODEL wins over it).
+    pub model: Option<String>,
+    /// Environment variable holding the API key (default HEARTH_CLOUD_API_KEY).
+    pub api_key_env: Option<String>,
+    /// Whole-request timeout in seconds (default 120).
+    pub timeout_s: Option<f64>,
+    /// Retries on 429 / 5xx / timeouts (default 3).
+    pub max_retries: Option<u32>,
+    /// Stream replies (default true).
+    pub stream: Option<bool>,
+    /// Policy of every source without a rule: never, redacted (default) or allowed.
+    pub policy: Option<String>,
+    /// Policy per source kind (`message = "never"`).
+    #[serde(default)]
+    pub kinds: BTreeMap<String, String>,
+    /// Policy per configured source, by its `hearth source add` name.
+    #[serde(default)]
+    pub sources: BTreeMap<String, String>,
 }
 
 /// The `[assistant]` table.
@@ -97,6 +126,8 @@ pub struct Context {
     pub search: SearchOptions,
     pub assistant: AssistantConfig,
     pub prices: PriceTable,
+    /// The `[cloud]` table as written (resolved by [`Context::cloud`]).
+    pub cloud: Option<CloudSection>,
 }
 
 impl Context {
@@ -167,7 +198,74 @@ impl Context {
             search,
             assistant: config.assistant,
             prices: config.prices,
+            cloud: config.cloud,
         })
+    }
+
+    /// The cloud endpoint and policy, when one is configured (in `[cloud]`, or
+    /// by HEARTH_CLOUD_BASE_URL and HEARTH_CLOUD_MODEL alone).
+    pub fn cloud(&self) -> Result<Option<(CloudConfig, CloudPolicy)>> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let section = self.cloud.clone().unwrap_or_default();
+        let base_url = env("HEARTH_CLOUD_BASE_URL").or(section.base_url.clone());
+        let model = env("HEARTH_CLOUD_MODEL").or(section.model.clone());
+        let (base_url, model) = match (base_url, model) {
+            (Some(u), Some(m)) => (u, m),
+            (None, None) if self.cloud.is_none() => return Ok(None),
+            _ => anyhow::bail!(
+                "[cloud] needs both base_url and model (or HEARTH_CLOUD_BASE_URL and HEARTH_CLOUD_MODEL)"
+            ),
+        };
+        let mut config = CloudConfig::new(base_url, model);
+        let key_env = section
+            .api_key_env
+            .clone()
+            .unwrap_or_else(|| DEFAULT_KEY_ENV.to_owned());
+        config.api_key = env(&key_env);
+        if let Some(t) = section.timeout_s {
+            anyhow::ensure!(
+                t > 0.0 && t.is_finite(),
+                "[cloud] timeout_s must be positive"
+            );
+            config.timeout = std::time::Duration::from_secs_f64(t);
+            config.read_timeout = config.read_timeout.min(config.timeout);
+        }
+        if let Some(n) = section.max_retries {
+            config.max_retries = n;
+        }
+        if let Some(stream) = section.stream {
+            config.stream = stream;
+        }
+        let parse = |v: &str, at: &str| -> Result<Exposure> {
+            v.parse::<Exposure>()
+                .map_err(|e| anyhow::anyhow!("[cloud] {at}: {e}"))
+        };
+        let mut policy = CloudPolicy::new(match &section.policy {
+            Some(p) => parse(p, "policy")?,
+            None => Exposure::Redacted,
+        });
+        for (kind, value) in &section.kinds {
+            anyhow::ensure!(
+                ["mail", "document", "message", "screenshot"].contains(&kind.as_str()),
+                "[cloud.kinds] `{kind}` is not a source kind (mail, document, message, screenshot)"
+            );
+            policy = policy.with_kind(kind, parse(value, &format!("kinds.{kind}"))?);
+        }
+        if !section.sources.is_empty() {
+            let state = hearth_ingest::IngestState::open(&ingest_db(&self.data_dir))?;
+            let known = state.sources()?;
+            for (name, value) in &section.sources {
+                let source = known.iter().find(|s| &s.name == name).with_context(|| {
+                    format!("[cloud.sources] names `{name}`, which is not a configured source (see `hearth source list`)")
+                })?;
+                policy = policy.with_root(
+                    name,
+                    &source.path,
+                    parse(value, &format!("sources.{name}"))?,
+                );
+            }
+        }
+        Ok(Some((config, policy)))
     }
 
     /// The index directory inside the data directory.

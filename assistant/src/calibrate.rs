@@ -175,6 +175,7 @@ pub fn fit(tiers: &[Tier], observations: &[Observation]) -> Fit {
                             local,
                             larger,
                             provenance: String::new(),
+                            task: Default::default(),
                         };
                         let replay = replay(&config, tiers, observations);
                         candidates += 1;

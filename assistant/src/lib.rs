@@ -14,10 +14,13 @@
 pub mod answer;
 pub mod calibrate;
 pub mod cite;
+pub mod cloud;
 pub mod generate;
 pub mod meter;
 pub mod redact;
 pub mod router;
+pub mod server;
+pub mod task;
 
 pub use answer::{Answer, AskOptions, Assistant, Attempt, NO_SUPPORTED_ANSWER};
 pub use generate::{
@@ -25,6 +28,7 @@ pub use generate::{
     GeneratorConfig, GgufTokenizer, ModelInfo, Role, StreamDecoder, Tier,
 };
 pub use router::{QuerySignals, Router, RouterConfig};
+pub use task::{TaskClassifier, TaskError, TaskExample, TaskPrediction, TaskType};
 
 use hearth_embed::{EmbedError, Embedder};
 use hearth_store::{
@@ -70,6 +74,8 @@ pub enum AssistantError {
     Metering(String),
     #[error("generation failed in candle: {0}")]
     Candle(#[from] candle_core::Error),
+    #[error(transparent)]
+    Cloud(#[from] cloud::CloudError),
 }
 
 /// How a [`Retriever`] searches.
@@ -120,6 +126,16 @@ impl<'a> Retriever<'a> {
             index,
             options: SearchOptions::default(),
         })
+    }
+
+    /// The index searched.
+    pub fn index(&self) -> &'a Index {
+        self.index
+    }
+
+    /// The embedder queries are embedded with.
+    pub fn embedder(&self) -> &'a Embedder {
+        self.embedder
     }
 
     /// Searches with `options` from now on (default: hybrid, unfiltered).

@@ -58,6 +58,10 @@ pub struct MeterRecord {
     pub bytes_sent: u64,
     /// Values the redactor replaced before the call (0 for local tiers).
     pub redactions: u32,
+    /// The exact request body sent to a cloud endpoint — already redacted,
+    /// so the log shows what left the machine without holding personal data
+    /// (empty for local tiers).
+    pub payload: String,
 }
 
 /// What a tier costs.
@@ -167,6 +171,7 @@ impl MeterLog {
             f64f("cost_usd"),
             u64f("bytes_sent"),
             u32f("redactions"),
+            s("payload"),
         ]))
     }
 
@@ -269,6 +274,7 @@ fn to_batch(records: &[MeterRecord]) -> Result<RecordBatch, AssistantError> {
         f64s(|r| r.cost_usd),
         u64s(|r| r.bytes_sent),
         u32s(|r| r.redactions),
+        strings(|r| &r.payload),
     ];
     RecordBatch::try_new(MeterLog::schema(), columns)
         .map_err(|e| AssistantError::Metering(e.to_string()))
@@ -318,6 +324,11 @@ fn from_batch(batch: &RecordBatch) -> Result<Vec<MeterRecord>, AssistantError> {
     );
     let (rss, sent) = (u64c("peak_rss_bytes")?, u64c("bytes_sent")?);
     let (ttft, latency, cost) = (f64c("ttft_ms")?, f64c("latency_ms")?, f64c("cost_usd")?);
+    // Logs written before the payload column existed read as empty payloads.
+    let payload = match batch.column_by_name("payload") {
+        Some(c) => Some(c.as_string_opt::<i32>().ok_or_else(|| bad("payload"))?),
+        None => None,
+    };
     Ok((0..batch.num_rows())
         .map(|i| MeterRecord {
             request_id: request_id.value(i).to_owned(),
@@ -334,6 +345,7 @@ fn from_batch(batch: &RecordBatch) -> Result<Vec<MeterRecord>, AssistantError> {
             cost_usd: cost.value(i),
             bytes_sent: sent.value(i),
             redactions: redactions.value(i),
+            payload: payload.map_or_else(String::new, |p| p.value(i).to_owned()),
         })
         .collect())
 }
@@ -358,6 +370,11 @@ mod tests {
             cost_usd: 0.0,
             bytes_sent: 0,
             redactions: n,
+            payload: if tier == "cloud" {
+                "{\"model\":\"m\"}".into()
+            } else {
+                String::new()
+            },
         }
     }
 

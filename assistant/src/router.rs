@@ -3,7 +3,10 @@
 //! Before generation, [`Router::decide`] picks the first tier from signals
 //! that cost nothing extra — the question's length and the retrieval's
 //! confidence (top vector score, margin to the runner-up, whether the
-//! keyword and vector lists agree on the best chunk). After generation,
+//! keyword and vector lists agree on the best chunk) — and, when the caller
+//! classified the question ([`crate::task::TaskClassifier`]), its task type:
+//! summarising, drafting and reasoning skip the micro tier, reasoning starts
+//! at the largest installed local tier. After generation,
 //! [`Router::review`] accepts the answer or escalates to the next tier when
 //! the tier's mean token log-probability or the share of its claims that the
 //! citation check supports falls below that tier's threshold (a cascade).
@@ -19,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cite::CitationCheck;
 use crate::generate::{Generation, Tier};
+use crate::task::{TaskPrediction, TaskType};
 use hearth_store::SearchHit;
 
 /// What the router knows about a request before any generation.
@@ -34,6 +38,9 @@ pub struct QuerySignals {
     pub lists_agree: bool,
     /// Sources retrieved.
     pub hits: usize,
+    /// The question's predicted task type, when it was classified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskPrediction>,
 }
 
 impl QuerySignals {
@@ -51,7 +58,28 @@ impl QuerySignals {
                 .first()
                 .is_some_and(|h| h.vector_score.is_some() && h.keyword_score.is_some()),
             hits: hits.len(),
+            task: None,
         }
+    }
+
+    /// The same signals with the question's predicted task type.
+    ///
+    /// ```
+    /// use hearth_assistant::{QuerySignals, TaskPrediction, TaskType};
+    /// let task = TaskPrediction { task: TaskType::ChitChat, confidence: 0.9 };
+    /// let signals = QuerySignals::new("thanks!", &[]).with_task(task);
+    /// assert!(signals.is_chitchat(0.6));
+    /// assert!(!QuerySignals::new("thanks!", &[]).is_chitchat(0.6));
+    /// ```
+    pub fn with_task(mut self, task: impl Into<Option<TaskPrediction>>) -> Self {
+        self.task = task.into();
+        self
+    }
+
+    /// The question was classified as chit-chat with at least `min_confidence`.
+    pub fn is_chitchat(&self, min_confidence: f32) -> bool {
+        self.task
+            .is_some_and(|t| t.is(TaskType::ChitChat, min_confidence))
     }
 }
 
@@ -62,6 +90,40 @@ pub struct TierGate {
     pub min_logprob: f32,
     /// Lowest share of supported claims accepted (0–1).
     pub min_grounded: f32,
+}
+
+/// How the router uses the question's task type (the `[task]` table of
+/// `router.toml`; every field has a default, so fits written before it existed
+/// still parse).
+///
+/// ```
+/// use hearth_assistant::router::TaskRouting;
+/// use hearth_assistant::TaskType;
+/// let routing: TaskRouting = toml::from_str("min_confidence = 0.7").unwrap();
+/// assert_eq!(routing.min_confidence, 0.7);
+/// assert!(routing.skip_micro.contains(&TaskType::Draft));
+/// assert_eq!(routing.start_largest, vec![TaskType::Reason]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskRouting {
+    /// Predictions less confident than this are ignored (reported in the
+    /// reason only).
+    pub min_confidence: f32,
+    /// Tasks that skip the micro tier.
+    pub skip_micro: Vec<TaskType>,
+    /// Tasks that start at the largest installed local tier.
+    pub start_largest: Vec<TaskType>,
+}
+
+impl Default for TaskRouting {
+    fn default() -> Self {
+        Self {
+            min_confidence: 0.5,
+            skip_micro: vec![TaskType::Summarise, TaskType::Draft, TaskType::Reason],
+            start_largest: vec![TaskType::Reason],
+        }
+    }
 }
 
 /// The router's thresholds (fitted by `hearth router fit`).
@@ -78,6 +140,9 @@ pub struct RouterConfig {
     /// Where these values came from (`defaults` or the fit's summary).
     #[serde(default)]
     pub provenance: String,
+    /// How the question's task type routes (not fitted).
+    #[serde(default)]
+    pub task: TaskRouting,
 }
 
 /// The thresholds `hearth router fit` produced on the bundled demo questions,
@@ -111,6 +176,7 @@ impl RouterConfig {
                 min_grounded: 0.5,
             },
             provenance: "unfitted defaults".into(),
+            task: TaskRouting::default(),
         }
     }
 
@@ -178,6 +244,7 @@ impl Router {
 
     /// The first tier for a request.
     pub fn decide(&self, signals: &QuerySignals) -> Decision {
+        let routing = &self.config.task;
         let mut skip = Vec::new();
         if signals.query_words > self.config.micro_max_words {
             skip.push(format!(
@@ -191,14 +258,43 @@ impl Router {
                 signals.top_score, self.config.micro_min_top_score
             ));
         }
-        let first = self
+        let mut notes = Vec::new();
+        let task = match signals.task {
+            Some(t) if t.confidence >= routing.min_confidence => Some(t),
+            Some(t) => {
+                notes.push(format!(
+                    "task {} ({:.2}) < {:.2}, ignored",
+                    t.task, t.confidence, routing.min_confidence
+                ));
+                None
+            }
+            None => None,
+        };
+        if let Some(t) = task.filter(|t| routing.skip_micro.contains(&t.task)) {
+            skip.push(format!("task {} ({:.2})", t.task, t.confidence));
+        }
+        let cheapest = self
             .tiers
             .iter()
             .copied()
             .find(|&t| t != Tier::Micro || skip.is_empty())
             // Only micro installed: it answers anyway.
             .or_else(|| self.tiers.last().copied());
-        match first {
+        let largest = self.tiers.last().copied();
+        let first = match task.filter(|t| routing.start_largest.contains(&t.task)) {
+            Some(t) if largest > cheapest => {
+                notes.push(format!(
+                    "task {} ({:.2}) starts at the largest installed tier",
+                    t.task, t.confidence
+                ));
+                largest
+            }
+            _ => cheapest,
+        };
+        if let Some(t) = task.filter(|t| t.task == TaskType::ChitChat) {
+            notes.push(format!("task chitchat ({:.2})", t.confidence));
+        }
+        let mut decision = match first {
             Some(Tier::Micro) if skip.is_empty() => Decision {
                 route: Route::Local(Tier::Micro),
                 reason: format!(
@@ -206,9 +302,13 @@ impl Router {
                     signals.top_score
                 ),
             },
-            Some(tier) if skip.is_empty() => Decision {
+            Some(tier) if skip.is_empty() && first == cheapest => Decision {
                 route: Route::Local(tier),
                 reason: format!("cheapest installed tier is {tier}"),
+            },
+            Some(tier) if skip.is_empty() => Decision {
+                route: Route::Local(tier),
+                reason: format!("starting at {tier}"),
             },
             Some(tier) => Decision {
                 route: Route::Local(tier),
@@ -222,7 +322,20 @@ impl Router {
                 route: Route::GiveUp,
                 reason: "no local tier installed and no cloud configured".into(),
             },
+        };
+        if first.is_some() {
+            for note in notes {
+                decision.reason.push_str("; ");
+                decision.reason.push_str(&note);
+            }
         }
+        decision
+    }
+
+    /// The question was classified as chit-chat with at least the configured
+    /// `task.min_confidence` (the answer flow may then reply without sources).
+    pub fn is_chitchat(&self, signals: &QuerySignals) -> bool {
+        signals.is_chitchat(self.config.task.min_confidence)
     }
 
     /// Accepts `tier`'s answer or says why not.
@@ -346,6 +459,98 @@ mod tests {
         assert_eq!(only.decide(&long).route, Route::Local(Tier::Micro));
         let none = Router::new(RouterConfig::unfitted(), &[], false);
         assert_eq!(none.decide(&easy).route, Route::GiveUp);
+    }
+
+    fn task(task: TaskType, confidence: f32) -> Option<TaskPrediction> {
+        Some(TaskPrediction { task, confidence })
+    }
+
+    #[test]
+    fn summarise_draft_and_reason_skip_micro_and_reason_starts_largest() {
+        let all = [Tier::Micro, Tier::Local, Tier::Larger];
+        let router = Router::new(RouterConfig::unfitted(), &all, false);
+        let easy = QuerySignals {
+            query_words: 8,
+            top_score: 0.7,
+            ..QuerySignals::default()
+        };
+        let lookup = easy.with_task(task(TaskType::Lookup, 0.9));
+        assert_eq!(router.decide(&lookup).route, Route::Local(Tier::Micro));
+        for t in [TaskType::Summarise, TaskType::Draft] {
+            let d = router.decide(&easy.with_task(task(t, 0.87)));
+            assert_eq!(d.route, Route::Local(Tier::Local), "{t}");
+            assert_eq!(d.reason, format!("skipped micro: task {t} (0.87)"));
+        }
+        let reason = easy.with_task(task(TaskType::Reason, 0.87));
+        let d = router.decide(&reason);
+        assert_eq!(d.route, Route::Local(Tier::Larger));
+        assert!(
+            d.reason.starts_with("skipped micro: task reason (0.87)"),
+            "{}",
+            d.reason
+        );
+        assert!(d.reason.contains("largest installed tier"), "{}", d.reason);
+        // Without the larger tier, reasoning starts at local.
+        let two = Router::new(RouterConfig::unfitted(), &[Tier::Micro, Tier::Local], false);
+        assert_eq!(two.decide(&reason).route, Route::Local(Tier::Local));
+        // Unsure predictions are reported and ignored.
+        let unsure = easy.with_task(task(TaskType::Draft, 0.3));
+        let d = router.decide(&unsure);
+        assert_eq!(d.route, Route::Local(Tier::Micro));
+        assert!(
+            d.reason.contains("task draft (0.30) < 0.50, ignored"),
+            "{}",
+            d.reason
+        );
+        // Without a prediction nothing changes.
+        assert_eq!(router.decide(&easy), router.decide(&easy.with_task(None)));
+        // The task lists are configurable.
+        let mut config = RouterConfig::unfitted();
+        config.task.skip_micro.clear();
+        config.task.start_largest = vec![TaskType::Draft];
+        let custom = Router::new(config, &all, false);
+        let summary = easy.with_task(task(TaskType::Summarise, 0.9));
+        assert_eq!(custom.decide(&summary).route, Route::Local(Tier::Micro));
+        let d = custom.decide(&easy.with_task(task(TaskType::Draft, 0.9)));
+        assert_eq!(d.route, Route::Local(Tier::Larger));
+        assert!(d.reason.starts_with("starting at larger"), "{}", d.reason);
+    }
+
+    #[test]
+    fn chitchat_is_reported_and_detectable() {
+        let router = Router::new(RouterConfig::unfitted(), &[Tier::Micro, Tier::Local], false);
+        let hello = QuerySignals {
+            query_words: 1,
+            top_score: 0.1,
+            ..QuerySignals::default()
+        }
+        .with_task(task(TaskType::ChitChat, 0.95));
+        assert!(router.is_chitchat(&hello));
+        assert!(!hello.is_chitchat(0.99));
+        let d = router.decide(&hello);
+        assert!(d.reason.ends_with("task chitchat (0.95)"), "{}", d.reason);
+        let lookup = hello.with_task(task(TaskType::Lookup, 0.95));
+        assert!(!router.is_chitchat(&lookup));
+        assert!(!router.is_chitchat(&QuerySignals::default()));
+    }
+
+    #[test]
+    fn signals_without_a_task_still_parse_and_old_fits_get_task_defaults() {
+        let old = r#"{"query_words":3,"top_score":0.5,"margin":0.1,"lists_agree":true,"hits":4}"#;
+        let signals: QuerySignals = serde_json::from_str(old).unwrap();
+        assert_eq!(signals.task, None);
+        assert_eq!(serde_json::to_string(&signals).unwrap(), old);
+        let with = signals.with_task(task(TaskType::Reason, 0.5));
+        let json = serde_json::to_string(&with).unwrap();
+        assert!(
+            json.contains(r#""task":{"task":"reason","confidence":0.5}"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<QuerySignals>(&json).unwrap(), with);
+        let fitted: RouterConfig = toml::from_str(FITTED).unwrap();
+        assert_eq!(fitted.task, TaskRouting::default());
+        let written = toml::to_string(&fitted).unwrap();
+        assert_eq!(toml::from_str::<RouterConfig>(&written).unwrap(), fitted);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
+use hearth_assistant::cloud::{CloudClient, CloudTier};
 use hearth_assistant::meter::MeterLog;
 use hearth_assistant::{AskOptions, Assistant, Generator, Retriever, Router, RouterConfig, Tier};
 use hearth_store::Index;
@@ -57,18 +58,57 @@ pub fn generators(ctx: &Context, forced: Option<Tier>) -> Result<BTreeMap<Tier, 
     Ok(out)
 }
 
+/// A tier named on the command line: a local one, or `cloud`.
+pub fn parse_tier(name: Option<&str>) -> Result<(Option<Tier>, bool)> {
+    match name.map(str::trim) {
+        None => Ok((None, false)),
+        Some(n) if n.eq_ignore_ascii_case("cloud") => Ok((None, true)),
+        Some(n) => Ok((Some(n.parse()?), false)),
+    }
+}
+
+/// The assistant over `retriever` as the config sets it up: the local tiers
+/// (just `forced`, or none when the cloud is forced), the fitted router, the
+/// cloud tier when one is configured, and metering into the data directory.
+pub fn assistant<'a>(
+    ctx: &Context,
+    retriever: Retriever<'a>,
+    forced: Option<Tier>,
+    force_cloud: bool,
+) -> Result<Assistant<'a>> {
+    let generators = if force_cloud {
+        BTreeMap::new()
+    } else {
+        generators(ctx, forced)?
+    };
+    let tiers: Vec<Tier> = generators.keys().copied().collect();
+    let cloud = ctx.cloud()?;
+    if force_cloud && cloud.is_none() {
+        anyhow::bail!(
+            "--tier cloud needs a cloud endpoint: set base_url and model in the [cloud] table of the config (or HEARTH_CLOUD_BASE_URL and HEARTH_CLOUD_MODEL)"
+        );
+    }
+    let routable = cloud
+        .as_ref()
+        .is_some_and(|(_, policy)| !policy.forbids_everything());
+    let router = Router::new(router_config(&ctx.data_dir)?, &tiers, routable);
+    let mut assistant = Assistant::new(retriever, generators, router)
+        .with_metering(MeterLog::new(&ctx.data_dir), ctx.prices.clone());
+    if let Some((config, policy)) = cloud {
+        assistant = assistant.with_cloud(CloudTier::new(CloudClient::new(config)?, policy));
+    }
+    Ok(assistant)
+}
+
 pub fn run(ctx: &Context, args: &AskArgs) -> Result<ExitCode> {
-    let forced: Option<Tier> = args.tier.as_deref().map(str::parse).transpose()?;
+    let (forced, force_cloud) = parse_tier(args.tier.as_deref())?;
     let index = Index::open(&ctx.index_dir())?;
     let embedder = ctx.embedder()?;
     let retriever = Retriever::new(&embedder, &index)?.with_options(ctx.search.clone());
-    let generators = generators(ctx, forced)?;
-    let tiers: Vec<Tier> = generators.keys().copied().collect();
-    let router = Router::new(router_config(&ctx.data_dir)?, &tiers, false);
-    let mut assistant = Assistant::new(retriever, generators, router)
-        .with_metering(MeterLog::new(&ctx.data_dir), ctx.prices.clone());
+    let mut assistant = assistant(ctx, retriever, forced, force_cloud)?;
     let mut options = AskOptions {
         tier: forced,
+        force_cloud,
         ..AskOptions::default()
     };
     if let Some(k) = args.k.or(ctx.assistant.sources) {
@@ -117,8 +157,24 @@ pub fn run(ctx: &Context, args: &AskArgs) -> Result<ExitCode> {
         );
     }
     println!("\n{}", answer.text);
-    if let Some(tier) = &answer.tier {
-        println!("\n(answered on the {tier} tier, locally)");
+    match answer.tier.as_deref() {
+        Some("cloud") => {
+            if let Some(call) = answer.attempts.last().and_then(|a| a.cloud.as_ref()) {
+                println!(
+                    "\n(answered by the cloud model {} — sent {} bytes after redacting {} values{})",
+                    call.model,
+                    call.bytes_sent,
+                    call.redactions.occurrences(),
+                    if call.withheld_sources > 0 {
+                        format!(", {} sources withheld by policy", call.withheld_sources)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+        }
+        Some(tier) => println!("\n(answered on the {tier} tier, locally)"),
+        None => {}
     }
     for note in &answer.notes {
         println!("note: {note}");

@@ -4,6 +4,7 @@ mod ask;
 mod bench;
 mod bench_baseline;
 mod bench_embed;
+mod bench_generate;
 mod bench_search;
 mod compact;
 mod demo;
@@ -18,6 +19,7 @@ mod stats;
 mod status;
 mod watch;
 
+pub use bench_generate::GenerateBench;
 pub use bench_search::SearchBench;
 
 use crate::cli::{Cli, Command};

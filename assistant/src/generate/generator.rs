@@ -220,6 +220,52 @@ impl Generator {
         self.model.as_ref().map(|m| m.load_time)
     }
 
+    /// Bytes of weights one decoded token reads, as loaded (after any Q8_0
+    /// conversion), if loaded: every matrix and norm, the output projection
+    /// included; the embedding table only when it is that projection.
+    pub fn weight_bytes(&self) -> Option<u64> {
+        self.model.as_ref().map(|m| m.weight_bytes)
+    }
+
+    /// Threads candle's quantized matrix products run on: `CANDLE_NUM_THREADS`,
+    /// else `RAYON_NUM_THREADS`, else the physical cores (as candle reads them).
+    pub fn compute_threads() -> usize {
+        std::env::var("CANDLE_NUM_THREADS")
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(candle_core::utils::get_num_threads)
+    }
+
+    /// For benchmarks: clears the KV cache, runs `prompt` as one prefill, then
+    /// `steps` greedy single-token steps with stop tokens ignored (as llama.cpp's
+    /// `llama-bench` does). Returns the prefill time and the decode time.
+    pub fn time_forward(
+        &mut self,
+        prompt: &[u32],
+        steps: usize,
+    ) -> Result<(Duration, Duration), AssistantError> {
+        let mut sampler = Sampler::new(0.0, 1.0, 0)?;
+        let model = self.loaded()?;
+        let window = model.info.context_window;
+        if prompt.is_empty() || prompt.len() + steps > window {
+            return Err(AssistantError::Generation(format!(
+                "{} prompt + {steps} generated tokens do not fit a window of {window}",
+                prompt.len()
+            )));
+        }
+        model.network.clear_cache();
+        let started = Instant::now();
+        let mut logits = model.network.forward(prompt, 0)?;
+        let prefill = started.elapsed();
+        let started = Instant::now();
+        for pos in prompt.len()..prompt.len() + steps {
+            let next = sampler.sample(&logits)?.token;
+            logits = model.network.forward(&[next], pos)?;
+        }
+        Ok((prefill, started.elapsed()))
+    }
+
     /// The model's tokenizer (loads the model).
     pub fn tokenizer(&mut self) -> Result<&GgufTokenizer, AssistantError> {
         Ok(&self.loaded()?.tokenizer)

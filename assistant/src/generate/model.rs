@@ -109,6 +109,8 @@ pub(crate) struct LoadedModel {
     pub(crate) template: ChatTemplate,
     pub(crate) info: ModelInfo,
     pub(crate) load_time: Duration,
+    /// Weight bytes one decoded token reads (see [`decode_weight_bytes`]).
+    pub(crate) weight_bytes: u64,
 }
 
 impl LoadedModel {
@@ -165,18 +167,21 @@ impl LoadedModel {
         let vocab_size = tokenizer.vocab_size();
 
         let device = Device::Cpu;
-        let weights = if convert {
+        let (weights, weight_bytes) = if convert {
             // The embedding table is dequantized to f32 by candle anyway; it is a
             // matrix product only when the file ties the output to it.
             let tied = !content.tensor_infos.contains_key("output.weight");
             let skip = |name: &str| name == "token_embd.weight" && !tied;
             let (content, mut overlay, converted) = requant::convert(content, reader, &skip)?;
             tracing::debug!(converted, "weight tensors converted to Q8_0");
-            build(architecture, content, &mut overlay, &device)
+            let bytes = decode_weight_bytes(&content);
+            (build(architecture, content, &mut overlay, &device), bytes)
         } else {
-            build(architecture, content, &mut reader, &device)
-        }
-        .map_err(|e| format(format!("cannot load the {architecture} weights: {e}")))?;
+            let bytes = decode_weight_bytes(&content);
+            (build(architecture, content, &mut reader, &device), bytes)
+        };
+        let weights =
+            weights.map_err(|e| format(format!("cannot load the {architecture} weights: {e}")))?;
 
         let load_time = started.elapsed();
         tracing::info!(
@@ -200,8 +205,26 @@ impl LoadedModel {
                 file_size,
             },
             load_time,
+            weight_bytes,
         })
     }
+}
+
+/// Bytes of weights one decoded token reads, as loaded (after any conversion):
+/// every tensor except the token embedding table, of which a token reads one
+/// row — unless the file ties the output projection to it, when the whole
+/// table is that matrix.
+fn decode_weight_bytes(content: &gguf_file::Content) -> u64 {
+    let tied = !content.tensor_infos.contains_key("output.weight");
+    content
+        .tensor_infos
+        .iter()
+        .filter(|(name, _)| tied || name.as_str() != "token_embd.weight")
+        .map(|(_, info)| {
+            let blocks = info.shape.elem_count() / info.ggml_dtype.block_size();
+            (blocks * info.ggml_dtype.type_size()) as u64
+        })
+        .sum()
 }
 
 impl Network {
@@ -226,5 +249,32 @@ impl Network {
             .to_dtype(candle_core::DType::F32)?
             .to_vec1::<f32>()?;
         Ok(logits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::quantized::{GgmlDType, QTensor};
+    use std::io::Cursor;
+
+    fn content_with(names: &[&str]) -> gguf_file::Content {
+        let dense = Tensor::ones((8, 64), candle_core::DType::F32, &Device::Cpu).unwrap();
+        let q = QTensor::quantize(&dense, GgmlDType::Q8_0).unwrap();
+        let tensors: Vec<(&str, &QTensor)> = names.iter().map(|n| (*n, &q)).collect();
+        let mut file = Cursor::new(Vec::new());
+        gguf_file::write(&mut file, &[], &tensors).unwrap();
+        file.set_position(0);
+        gguf_file::Content::read(&mut file).unwrap()
+    }
+
+    #[test]
+    fn decode_bytes_count_the_embedding_table_only_when_tied() {
+        // 8 × 64 values in Q8_0: 16 blocks of 34 bytes.
+        let one = 16 * 34;
+        let tied = content_with(&["token_embd.weight", "blk.0.attn_q.weight"]);
+        assert_eq!(decode_weight_bytes(&tied), 2 * one);
+        let untied = content_with(&["token_embd.weight", "blk.0.attn_q.weight", "output.weight"]);
+        assert_eq!(decode_weight_bytes(&untied), 2 * one);
     }
 }

@@ -3,9 +3,15 @@
 //!
 //! [`Assistant::ask`] is the whole request. Every generation call it makes
 //! is metered (tier, routing reason, tokens, time to first token, latency,
-//! peak RSS, cost) and, when a [`MeterLog`] is set, written to Parquet. When
-//! no tier produces an answer its sources support, the assistant says so —
-//! it does not pass an unsupported draft off as an answer.
+//! peak RSS, cost; for the cloud also the bytes sent, the redactions and the
+//! redacted request itself) and, when a [`MeterLog`] is set, written to
+//! Parquet. When no tier produces an answer its sources support, the
+//! assistant says so — it does not pass an unsupported draft off as an answer.
+//!
+//! The cloud tier ([`CloudTier`]) is reached only when one is configured, the
+//! router escalates past every local tier (or `--tier cloud` forces it), and
+//! the per-source policy lets at least one retrieved source out; what is sent
+//! has passed the redactor, and the reply is rehydrated on the device.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -13,7 +19,10 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::calibrate::{Observation, TierOutcome, answer_matches};
+mod cloud;
+
 use crate::cite::{Citation, CitationCheck, CitationChecker, SourceRef};
+use crate::cloud::{CloudCall, CloudTier};
 use crate::generate::{ChatMessage, FinishReason, Generation, GenerationParams, Generator, Tier};
 use crate::meter::{MeterLog, MeterRecord, PriceTable, peak_rss_bytes};
 use crate::router::{Decision, QuerySignals, Route, Router};
@@ -46,8 +55,10 @@ pub struct AskOptions {
     pub sources: usize,
     /// Characters of each source's text shown at most.
     pub source_chars: usize,
-    /// Forces one tier (no routing, no escalation).
+    /// Forces one local tier (no routing, no escalation).
     pub tier: Option<Tier>,
+    /// Forces the cloud tier (an error when none is configured).
+    pub force_cloud: bool,
     pub params: GenerationParams,
 }
 
@@ -57,6 +68,7 @@ impl Default for AskOptions {
             sources: 4,
             source_chars: 700,
             tier: None,
+            force_cloud: false,
             params: GenerationParams {
                 max_new_tokens: 96,
                 temperature: 0.0,
@@ -77,13 +89,17 @@ pub struct Attempt {
     pub accepted: bool,
     /// Why the router accepted or rejected the reply.
     pub review: String,
-    pub mean_logprob: f32,
+    /// Mean token log-probability (local tiers; a cloud reply has none).
+    pub mean_logprob: Option<f32>,
     /// Share of the reply's claims the citation check supports.
     pub grounded: f32,
     pub prompt_tokens: usize,
     pub completion_tokens: usize,
     pub ttft_ms: f64,
     pub latency_ms: f64,
+    /// What left the machine, for a cloud attempt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<CloudCall>,
 }
 
 /// The assistant's answer to one question.
@@ -101,7 +117,7 @@ pub struct Answer {
     pub sources: Vec<SourceRef>,
     /// Every generation call, in order.
     pub attempts: Vec<Attempt>,
-    /// Whether a cloud model was asked (never, until one is configured).
+    /// Whether a cloud model was asked.
     pub escalated_to_cloud: bool,
     /// Anything the user should know about how the answer was produced.
     pub notes: Vec<String>,
@@ -115,6 +131,7 @@ pub struct Assistant<'a> {
     checker: CitationChecker,
     meter: Option<MeterLog>,
     prices: PriceTable,
+    cloud: Option<CloudTier>,
 }
 
 impl<'a> Assistant<'a> {
@@ -132,7 +149,41 @@ impl<'a> Assistant<'a> {
             checker: CitationChecker::default(),
             meter: None,
             prices: PriceTable::default(),
+            cloud: None,
         }
+    }
+
+    /// Escalates to `cloud` when the router goes past the local tiers (build
+    /// the [`Router`] with `cloud = true` for that).
+    pub fn with_cloud(mut self, cloud: CloudTier) -> Self {
+        self.cloud = Some(cloud);
+        self
+    }
+
+    /// Whether a cloud tier is configured.
+    pub fn has_cloud(&self) -> bool {
+        self.cloud.is_some()
+    }
+
+    /// The local tiers this assistant can generate on.
+    pub fn tiers(&self) -> Vec<Tier> {
+        self.generators.keys().copied().collect()
+    }
+
+    /// The generator of `tier`, when that tier is enabled.
+    pub fn generator_mut(&mut self, tier: Tier) -> Option<&mut Generator> {
+        self.generators.get_mut(&tier)
+    }
+
+    /// The generators and the cloud tier back, for the next request's
+    /// assistant (models stay loaded across requests).
+    pub fn into_parts(self) -> (BTreeMap<Tier, Generator>, Option<CloudTier>) {
+        (self.generators, self.cloud)
+    }
+
+    /// The retriever the assistant searches with.
+    pub fn retriever(&self) -> &Retriever<'a> {
+        &self.retriever
     }
 
     /// Writes a metering record per generation call to `log`, priced by `prices`.
@@ -143,12 +194,13 @@ impl<'a> Assistant<'a> {
     }
 
     /// Answers `question`, streaming each attempt's text to `on_token`
-    /// (`on_attempt` is told which tier starts generating, and why).
+    /// (`on_attempt` is told which tier — `micro`, `local`, `larger` or
+    /// `cloud` — starts generating, and why).
     pub fn ask(
         &mut self,
         question: &str,
         options: &AskOptions,
-        mut on_attempt: impl FnMut(Tier, &str),
+        mut on_attempt: impl FnMut(&str, &str),
         mut on_token: impl FnMut(&str),
     ) -> Result<Answer, AssistantError> {
         let request_id = request_id();
@@ -175,7 +227,12 @@ impl<'a> Assistant<'a> {
             answer.notes.push("the index returned no sources".into());
             return Ok(answer);
         }
+        let forced = options.force_cloud || options.tier.is_some();
         let mut decision = match options.tier {
+            _ if options.force_cloud => Decision {
+                route: Route::Cloud,
+                reason: "forced with --tier cloud".into(),
+            },
             Some(tier) => Decision {
                 route: Route::Local(tier),
                 reason: format!("forced with --tier {tier}"),
@@ -188,15 +245,27 @@ impl<'a> Assistant<'a> {
             let tier = match decision.route {
                 Route::Local(tier) => tier,
                 Route::Cloud => {
-                    break Err(AssistantError::Generation(
-                        "cloud routing needs a cloud endpoint, which is not implemented yet".into(),
-                    ));
+                    break self.ask_cloud(
+                        &request_id,
+                        question,
+                        &hits,
+                        options,
+                        &decision.reason,
+                        &mut answer,
+                        &mut records,
+                        &mut on_attempt,
+                        &mut on_token,
+                    );
                 }
                 Route::GiveUp => {
-                    answer.notes.push(format!(
-                        "not escalated: {} (no cloud endpoint is configured)",
-                        decision.reason
-                    ));
+                    let why = if self.cloud.is_some() {
+                        "the cloud tier is not enabled for routing"
+                    } else {
+                        "no cloud endpoint is configured"
+                    };
+                    answer
+                        .notes
+                        .push(format!("not escalated: {} ({why})", decision.reason));
                     break Ok(());
                 }
             };
@@ -207,7 +276,7 @@ impl<'a> Assistant<'a> {
                 ))
             })?;
             let model = generator.path().display().to_string();
-            on_attempt(tier, &decision.reason);
+            on_attempt(tier.as_str(), &decision.reason);
             let started_ms = chrono::Utc::now().timestamp_millis();
             let (generation, check, seconds) = checked_reply(
                 generator,
@@ -218,7 +287,7 @@ impl<'a> Assistant<'a> {
                 options,
                 &mut on_token,
             )?;
-            let review = if options.tier.is_some() {
+            let review = if forced {
                 crate::router::Review {
                     accepted: true,
                     reason: "forced tier: no review".into(),
@@ -349,6 +418,7 @@ impl<'a> Assistant<'a> {
             cost_usd: self.prices.cost(tier.as_str(), prompt, completion, seconds),
             bytes_sent: 0,
             redactions: 0,
+            payload: String::new(),
         }
     }
 }
@@ -389,12 +459,13 @@ fn attempt(
         text: generation.text.clone(),
         accepted: review.accepted,
         review: review.reason.clone(),
-        mean_logprob: generation.mean_logprob,
+        mean_logprob: Some(generation.mean_logprob),
         grounded: check.grounded(),
         prompt_tokens: generation.prompt_tokens,
         completion_tokens: generation.completion_tokens,
         ttft_ms: generation.time_to_first_token.as_secs_f64() * 1e3,
         latency_ms: generation.total_time.as_secs_f64() * 1e3,
+        cloud: None,
     }
 }
 
@@ -456,23 +527,27 @@ fn abstained(text: &str) -> bool {
 pub fn prompt(question: &str, hits: &[SearchHit], source_chars: usize) -> Vec<ChatMessage> {
     let mut user = String::from("Sources:\n");
     for (i, hit) in hits.iter().enumerate() {
-        let doc = &hit.document;
-        let when = doc
-            .timestamp
-            .and_then(chrono::DateTime::from_timestamp_millis)
-            .map(|t| format!(", {}", t.format("%Y-%m-%d")))
-            .unwrap_or_default();
-        let text = clip(&hit.chunk.text, source_chars);
         user.push_str(&format!(
-            "[{}] ({}{when}) {}\n{}\n\n",
+            "[{}] {}\n\n",
             i + 1,
-            doc.kind,
-            doc.title,
-            text.trim()
+            source_entry(hit, source_chars)
         ));
     }
     user.push_str(&format!("Question: {question}"));
     vec![ChatMessage::system(SYSTEM_PROMPT), ChatMessage::user(user)]
+}
+
+/// One source as a prompt shows it: kind, date, title, then at most
+/// `source_chars` bytes of the chunk's text.
+pub(crate) fn source_entry(hit: &SearchHit, source_chars: usize) -> String {
+    let doc = &hit.document;
+    let when = doc
+        .timestamp
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| format!(", {}", t.format("%Y-%m-%d")))
+        .unwrap_or_default();
+    let text = clip(&hit.chunk.text, source_chars);
+    format!("({}{when}) {}\n{}", doc.kind, doc.title, text.trim())
 }
 
 /// At most `max` bytes of `text`, cut at a character boundary.
