@@ -33,6 +33,10 @@ pub enum Command {
     /// Answer a question from the index with cited sources, on the local
     /// tiers (micro first; escalating when an answer is unsure or unsupported).
     Ask(AskArgs),
+    /// Serve the index on localhost: OpenAI-compatible `/v1/chat/completions`
+    /// (answers with citations, routed across the tiers), `/v1/models`,
+    /// `/v1/embeddings` and `/v1/search`. Runs until stopped.
+    Serve(ServeArgs),
     /// Calibrate and inspect the router that picks a tier per question.
     #[command(subcommand)]
     Router(RouterCommand),
@@ -231,6 +235,26 @@ pub struct AskArgs {
     /// Seed of sampled decoding.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port to listen on (0 picks a free one; the address is printed).
+    #[arg(long, default_value_t = 8765)]
+    pub port: u16,
+    /// Address to bind; anything but loopback exposes your data to the network.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Local tiers to serve, comma-separated (default: as `hearth ask`).
+    #[arg(long, value_delimiter = ',')]
+    pub tiers: Option<Vec<String>>,
+    /// Sources shown to the model per question (default from the config, else 4).
+    #[arg(short, long)]
+    pub k: Option<usize>,
+    /// Most tokens per reply when a request does not say (default from the
+    /// config, else 96).
+    #[arg(long)]
+    pub max_tokens: Option<usize>,
 }
 
 #[derive(Debug, Args)]

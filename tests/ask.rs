@@ -47,6 +47,8 @@ fn ask_answers_with_a_checked_citation_and_meters_every_call() {
         assert_eq!(a["accepted"], false);
     }
     assert_eq!(answer["escalated_to_cloud"], false);
+    // The router knew what kind of request it was.
+    assert_eq!(answer["task"]["task"], "lookup", "{answer:#}");
 
     // One metering record per attempt, in a Parquet file under the data dir.
     let log = hearth_assistant::meter::MeterLog::new(data.path());
@@ -92,6 +94,22 @@ fn a_forced_tier_answers_alone_and_unanswerable_questions_say_so() {
         "{answer:#}"
     );
     assert!(answer["tier"].is_null());
+
+    // Routed, with no cloud configured: the answer says it was not escalated.
+    let answer = json(hearth(
+        data.path(),
+        &[
+            "ask",
+            "What is the name of the family's pet tortoise?",
+            "--json",
+        ],
+    ));
+    let notes = answer["notes"].to_string();
+    assert!(
+        notes.contains("not escalated") && notes.contains("no cloud endpoint is configured"),
+        "{answer:#}"
+    );
+    assert_eq!(answer["escalated_to_cloud"], false);
 }
 
 #[test]
@@ -110,4 +128,24 @@ fn router_fit_writes_thresholds_that_ask_then_uses() {
     );
     let shown = ok(hearth(data.path(), &["router", "show"]));
     assert!(shown.contains(&config.provenance), "{shown}");
+}
+
+#[test]
+fn small_talk_gets_a_short_reply_without_sources() {
+    let data = demo_index();
+    let answer = json(hearth(
+        data.path(),
+        &["ask", "Hello! How are you doing?", "--json"],
+    ));
+    assert_eq!(answer["task"]["task"], "chitchat", "{answer:#}");
+    assert!(answer["task"]["confidence"].as_f64().unwrap() >= 0.6);
+    // The router's starting tier: with the committed fit, not micro.
+    assert_eq!(answer["tier"], "local", "{answer:#}");
+    assert_eq!(answer["attempts"].as_array().unwrap().len(), 1);
+    assert!(answer["sources"].as_array().unwrap().is_empty());
+    assert!(answer["citations"].as_array().unwrap().is_empty());
+    assert!(!answer["text"].as_str().unwrap().is_empty());
+    assert!(answer["notes"].to_string().contains("small talk"));
+    // The classifier was trained once and cached in the data directory.
+    assert!(data.path().join("task_classifier.json").is_file());
 }

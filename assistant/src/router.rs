@@ -114,6 +114,10 @@ pub struct TaskRouting {
     pub skip_micro: Vec<TaskType>,
     /// Tasks that start at the largest installed local tier.
     pub start_largest: Vec<TaskType>,
+    /// Confidence needed to treat a question as chit-chat ([`Router::is_chitchat`]);
+    /// higher than `min_confidence` because answering a real question as
+    /// small talk costs more than skipping the micro tier.
+    pub chitchat_min_confidence: f32,
 }
 
 impl Default for TaskRouting {
@@ -122,6 +126,7 @@ impl Default for TaskRouting {
             min_confidence: 0.5,
             skip_micro: vec![TaskType::Summarise, TaskType::Draft, TaskType::Reason],
             start_largest: vec![TaskType::Reason],
+            chitchat_min_confidence: 0.6,
         }
     }
 }
@@ -333,9 +338,10 @@ impl Router {
     }
 
     /// The question was classified as chit-chat with at least the configured
-    /// `task.min_confidence` (the answer flow may then reply without sources).
+    /// `task.chitchat_min_confidence` (the answer flow may then reply without
+    /// sources).
     pub fn is_chitchat(&self, signals: &QuerySignals) -> bool {
-        signals.is_chitchat(self.config.task.min_confidence)
+        signals.is_chitchat(self.config.task.chitchat_min_confidence)
     }
 
     /// Accepts `tier`'s answer or says why not.
@@ -527,6 +533,15 @@ mod tests {
         .with_task(task(TaskType::ChitChat, 0.95));
         assert!(router.is_chitchat(&hello));
         assert!(!hello.is_chitchat(0.99));
+        // Reported from `min_confidence`, acted on from `chitchat_min_confidence`.
+        let unsure = hello.with_task(task(TaskType::ChitChat, 0.55));
+        assert!(!router.is_chitchat(&unsure));
+        assert!(
+            router
+                .decide(&unsure)
+                .reason
+                .ends_with("task chitchat (0.55)")
+        );
         let d = router.decide(&hello);
         assert!(d.reason.ends_with("task chitchat (0.95)"), "{}", d.reason);
         let lookup = hello.with_task(task(TaskType::Lookup, 0.95));

@@ -20,9 +20,18 @@ use rayon::prelude::*;
 use std::sync::OnceLock;
 
 const HELDOUT: &str = include_str!("../data/task_heldout.jsonl");
-/// Floors, set below what was measured (LOO 0.97, held-out 0.97; see the report).
-const LOO_FLOOR: f64 = 0.9;
-const HELDOUT_FLOOR: f64 = 0.85;
+/// Floors, set below what was measured: leave-one-out 0.901 (209 of 232),
+/// held-out 0.882 (30 of 34).
+const LOO_FLOOR: f64 = 0.85;
+const HELDOUT_FLOOR: f64 = 0.8;
+/// Precision of the predictions the router acts on (measured 0.953 LOO,
+/// 0.931 held-out at the default `task.min_confidence` 0.5), and the share it
+/// acts on (0.83, 0.85).
+const ACTED_ON_FLOOR: f64 = 0.85;
+/// Share of small talk recognised at `task.chitchat_min_confidence` 0.6
+/// (measured 42 of 46 leave-one-out, 7 of 7 held-out; no false alarm down to
+/// 0.5).
+const CHITCHAT_RECALL_FLOOR: f64 = 0.8;
 
 fn embedder() -> &'static Embedder {
     static EMBEDDER: OnceLock<Embedder> = OnceLock::new();
@@ -217,18 +226,51 @@ fn accuracy_leave_one_out_and_held_out() {
     );
     // The router acts only on predictions at least this confident: those must
     // be right far more often than not.
-    let min = RouterConfig::default().task.min_confidence;
+    let routing = RouterConfig::default().task;
+    let min = routing.min_confidence;
     for (name, scored) in [("leave-one-out", &loo), ("held-out", &held_scored)] {
         let covered: Vec<_> = scored.iter().filter(|s| s.2 >= min).collect();
         let right = covered.iter().filter(|s| s.0 == s.1).count() as f64;
         let precision = right / covered.len().max(1) as f64;
         assert!(
-            precision >= HELDOUT_FLOOR,
+            precision >= ACTED_ON_FLOOR,
             "{name}: {precision:.3} right at confidence ≥ {min}"
         );
         assert!(
             covered.len() * 10 >= scored.len() * 7,
             "{name}: under 70% covered at {min}"
+        );
+        // A real question answered as small talk is the costly mistake: none
+        // at the chit-chat threshold, and most small talk still recognised.
+        for at in [0.4, 0.5, 0.6, 0.7, 0.8] {
+            let said = scored
+                .iter()
+                .filter(|s| s.1 == TaskType::ChitChat && s.2 >= at);
+            let (right, wrong) = said.fold((0, 0), |(r, w), s| {
+                if s.0 == TaskType::ChitChat {
+                    (r + 1, w)
+                } else {
+                    (r, w + 1)
+                }
+            });
+            eprintln!("{name}: chit-chat at ≥ {at}: {right} right, {wrong} false");
+        }
+        let chitchat = routing.chitchat_min_confidence;
+        let said: Vec<_> = scored
+            .iter()
+            .filter(|s| s.1 == TaskType::ChitChat && s.2 >= chitchat)
+            .collect();
+        let gold = scored.iter().filter(|s| s.0 == TaskType::ChitChat).count();
+        let false_alarms = said.iter().filter(|s| s.0 != TaskType::ChitChat).count();
+        eprintln!(
+            "{name}: chit-chat at ≥ {chitchat}: {} of {gold} recognised, {false_alarms} false",
+            said.len() - false_alarms
+        );
+        assert_eq!(false_alarms, 0, "{name}: questions taken for chit-chat");
+        let recall = (said.len() - false_alarms) as f64 / gold.max(1) as f64;
+        assert!(
+            recall >= CHITCHAT_RECALL_FLOOR,
+            "{name}: chit-chat recall {recall:.3} at {chitchat}"
         );
     }
 }

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use hearth_assistant::cloud::{CloudClient, CloudTier};
 use hearth_assistant::meter::MeterLog;
+use hearth_assistant::task::TaskClassifier;
 use hearth_assistant::{AskOptions, Assistant, Generator, Retriever, Router, RouterConfig, Tier};
+use hearth_embed::Embedder;
 use hearth_store::Index;
 
 use crate::cli::AskArgs;
@@ -58,6 +60,20 @@ pub fn generators(ctx: &Context, forced: Option<Tier>) -> Result<BTreeMap<Tier, 
     Ok(out)
 }
 
+/// The task-type classifier the router uses, trained on the committed
+/// examples the first time and cached in the data directory. Without it the
+/// router still works (on retrieval signals alone), so a failure is a warning.
+pub fn task_classifier(ctx: &Context, embedder: &Embedder) -> Option<TaskClassifier> {
+    let cache = ctx.data_dir.join("task_classifier.json");
+    match TaskClassifier::load_or_train(embedder, &cache) {
+        Ok(classifier) => Some(classifier),
+        Err(e) => {
+            tracing::warn!("routing without the task classifier: {e}");
+            None
+        }
+    }
+}
+
 /// A tier named on the command line: a local one, or `cloud`.
 pub fn parse_tier(name: Option<&str>) -> Result<(Option<Tier>, bool)> {
     match name.map(str::trim) {
@@ -97,7 +113,23 @@ pub fn assistant<'a>(
     if let Some((config, policy)) = cloud {
         assistant = assistant.with_cloud(CloudTier::new(CloudClient::new(config)?, policy));
     }
+    if let Some(task) = task_classifier(ctx, assistant.retriever().embedder()) {
+        assistant = assistant.with_task_classifier(task);
+    }
     Ok(assistant)
+}
+
+/// Request defaults: sources shown and reply length from the command line,
+/// else the config, else the built-in defaults.
+pub fn ask_options(ctx: &Context, sources: Option<usize>, max_tokens: Option<usize>) -> AskOptions {
+    let mut options = AskOptions::default();
+    if let Some(k) = sources.or(ctx.assistant.sources) {
+        options.sources = k;
+    }
+    if let Some(n) = max_tokens.or(ctx.assistant.max_tokens) {
+        options.params.max_new_tokens = n;
+    }
+    options
 }
 
 pub fn run(ctx: &Context, args: &AskArgs) -> Result<ExitCode> {
@@ -106,17 +138,9 @@ pub fn run(ctx: &Context, args: &AskArgs) -> Result<ExitCode> {
     let embedder = ctx.embedder()?;
     let retriever = Retriever::new(&embedder, &index)?.with_options(ctx.search.clone());
     let mut assistant = assistant(ctx, retriever, forced, force_cloud)?;
-    let mut options = AskOptions {
-        tier: forced,
-        force_cloud,
-        ..AskOptions::default()
-    };
-    if let Some(k) = args.k.or(ctx.assistant.sources) {
-        options.sources = k;
-    }
-    if let Some(n) = args.max_tokens.or(ctx.assistant.max_tokens) {
-        options.params.max_new_tokens = n;
-    }
+    let mut options = ask_options(ctx, args.k, args.max_tokens);
+    options.tier = forced;
+    options.force_cloud = force_cloud;
     options.params.temperature = args.temperature;
     options.params.seed = args.seed;
 

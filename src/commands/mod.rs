@@ -14,6 +14,7 @@ mod roofline;
 mod router;
 mod schedule;
 mod search;
+mod serve;
 mod source;
 mod stats;
 mod status;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Source(cmd) => source::run(&ctx, cmd),
         Command::Search(args) => search::run(&ctx, &args),
         Command::Ask(args) => ask::run(&ctx, &args),
+        Command::Serve(args) => serve::run(&ctx, &args),
         Command::Router(cmd) => router::run(&ctx, cmd),
         Command::Status(args) => status::run(&ctx, &args),
         Command::Compact(args) => compact::run(&ctx, &args),

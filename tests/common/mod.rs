@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test crate uses a different subset
 
+pub mod http;
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};

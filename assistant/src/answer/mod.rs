@@ -19,34 +19,26 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::calibrate::{Observation, TierOutcome, answer_matches};
+mod chitchat;
 mod cloud;
+mod prompt;
+
+pub use prompt::prompt;
+pub(crate) use prompt::source_entry;
+use prompt::{abstained, tidy};
 
 use crate::cite::{Citation, CitationCheck, CitationChecker, SourceRef};
 use crate::cloud::{CloudCall, CloudTier};
 use crate::generate::{ChatMessage, FinishReason, Generation, GenerationParams, Generator, Tier};
 use crate::meter::{MeterLog, MeterRecord, PriceTable, peak_rss_bytes};
 use crate::router::{Decision, QuerySignals, Route, Router};
+use crate::task::{TaskClassifier, TaskPrediction};
 use crate::{AssistantError, Retriever};
 use hearth_store::SearchHit;
 
 /// What the assistant replies when no tier's answer is supported.
 pub const NO_SUPPORTED_ANSWER: &str =
     "I could not find an answer to that in your indexed data that the sources support.";
-
-/// The system prompt of every local tier.
-const SYSTEM_PROMPT: &str = "You are Hearth, an assistant that answers questions about the user's own mail, documents and messages. Use only the numbered sources. Answer in one or two short sentences, quote names, dates and amounts exactly as the sources give them, and cite each source you use like [1]. If the sources do not contain the answer, reply: I don't know.";
-
-/// Phrases with which a model declines; such a reply is never an answer.
-const ABSTAIN: &[&str] = &[
-    "i don't know",
-    "i do not know",
-    "not contain",
-    "no information",
-    "not mentioned",
-    "cannot find",
-    "can't find",
-    "not provided",
-];
 
 /// Options of one request.
 #[derive(Debug, Clone)]
@@ -121,6 +113,33 @@ pub struct Answer {
     pub escalated_to_cloud: bool,
     /// Anything the user should know about how the answer was produced.
     pub notes: Vec<String>,
+    /// The question's task type, when a classifier is set
+    /// ([`Assistant::with_task_classifier`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskPrediction>,
+}
+
+impl Answer {
+    /// An answer not (yet) given: [`NO_SUPPORTED_ANSWER`] over `sources`.
+    fn unanswered(
+        request_id: &str,
+        question: &str,
+        sources: Vec<SourceRef>,
+        task: Option<TaskPrediction>,
+    ) -> Self {
+        Self {
+            request_id: request_id.to_owned(),
+            question: question.to_owned(),
+            text: NO_SUPPORTED_ANSWER.to_owned(),
+            tier: None,
+            citations: Vec::new(),
+            sources,
+            attempts: Vec::new(),
+            escalated_to_cloud: false,
+            notes: Vec::new(),
+            task,
+        }
+    }
 }
 
 /// Retrieval, tiered generation, citation checks and metering.
@@ -132,6 +151,7 @@ pub struct Assistant<'a> {
     meter: Option<MeterLog>,
     prices: PriceTable,
     cloud: Option<CloudTier>,
+    task: Option<TaskClassifier>,
 }
 
 impl<'a> Assistant<'a> {
@@ -150,6 +170,7 @@ impl<'a> Assistant<'a> {
             meter: None,
             prices: PriceTable::default(),
             cloud: None,
+            task: None,
         }
     }
 
@@ -158,6 +179,27 @@ impl<'a> Assistant<'a> {
     pub fn with_cloud(mut self, cloud: CloudTier) -> Self {
         self.cloud = Some(cloud);
         self
+    }
+
+    /// Classifies each question's task type for the router (see
+    /// [`crate::router::TaskRouting`]); small talk is then answered on the
+    /// smallest tier without sources.
+    pub fn with_task_classifier(mut self, classifier: TaskClassifier) -> Self {
+        self.task = Some(classifier);
+        self
+    }
+
+    /// The question's task type, when a classifier is set (a classifier that
+    /// cannot embed the question is logged and ignored).
+    fn classify(&self, question: &str) -> Option<TaskPrediction> {
+        let classifier = self.task.as_ref()?;
+        match classifier.classify_text(self.retriever.embedder(), question) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::warn!("task classifier: {e}");
+                None
+            }
+        }
     }
 
     /// Whether a cloud tier is configured.
@@ -204,6 +246,27 @@ impl<'a> Assistant<'a> {
         mut on_token: impl FnMut(&str),
     ) -> Result<Answer, AssistantError> {
         let request_id = request_id();
+        let task = self.classify(question);
+        let forced = options.force_cloud || options.tier.is_some();
+        if !forced
+            && self
+                .router
+                .is_chitchat(&QuerySignals::new(question, &[]).with_task(task))
+        {
+            let mut answer = Answer::unanswered(&request_id, question, Vec::new(), task);
+            if let Some(task) = task
+                && self.small_talk(
+                    &request_id,
+                    task,
+                    options,
+                    &mut answer,
+                    &mut on_attempt,
+                    &mut on_token,
+                )?
+            {
+                return Ok(answer);
+            }
+        }
         let hits = self.retriever.search(question, options.sources)?;
         let sources: Vec<SourceRef> = hits
             .iter()
@@ -211,23 +274,12 @@ impl<'a> Assistant<'a> {
             .map(|(i, h)| SourceRef::new(i + 1, h))
             .collect();
         let messages = prompt(question, &hits, options.source_chars);
-        let signals = QuerySignals::new(question, &hits);
-        let mut answer = Answer {
-            request_id: request_id.clone(),
-            question: question.to_owned(),
-            text: NO_SUPPORTED_ANSWER.to_owned(),
-            tier: None,
-            citations: Vec::new(),
-            sources,
-            attempts: Vec::new(),
-            escalated_to_cloud: false,
-            notes: Vec::new(),
-        };
+        let signals = QuerySignals::new(question, &hits).with_task(task);
+        let mut answer = Answer::unanswered(&request_id, question, sources, task);
         if hits.is_empty() {
             answer.notes.push("the index returned no sources".into());
             return Ok(answer);
         }
-        let forced = options.force_cloud || options.tier.is_some();
         let mut decision = match options.tier {
             _ if options.force_cloud => Decision {
                 route: Route::Cloud,
@@ -384,7 +436,7 @@ impl<'a> Assistant<'a> {
             );
         }
         Ok(Observation {
-            signals: QuerySignals::new(question, &hits),
+            signals: QuerySignals::new(question, &hits).with_task(self.classify(question)),
             tiers,
         })
     }
@@ -479,123 +531,4 @@ fn request_id() -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
-}
-
-/// The reply without what small models add when they run on: sentences
-/// repeated verbatim (a decoding loop) and, when generation hit the token
-/// limit, the unfinished last sentence.
-fn tidy(text: &str, finish: FinishReason) -> String {
-    let mut sentences: Vec<&str> = Vec::new();
-    let mut rest = text.trim();
-    while !rest.is_empty() {
-        let end = rest
-            .char_indices()
-            .find(|&(i, c)| {
-                matches!(c, '.' | '!' | '?' | '\n')
-                    && rest[i + c.len_utf8()..]
-                        .chars()
-                        .next()
-                        .is_none_or(char::is_whitespace)
-            })
-            .map_or(rest.len(), |(i, c)| i + c.len_utf8());
-        sentences.push(&rest[..end]);
-        rest = rest[end..].trim_start();
-    }
-    let complete = |s: &str| s.ends_with(['.', '!', '?', ']', '\n']);
-    if finish == FinishReason::Length
-        && sentences.len() > 1
-        && sentences.last().is_some_and(|s| !complete(s))
-    {
-        sentences.pop();
-    }
-    let mut seen = std::collections::HashSet::new();
-    let kept: Vec<&str> = sentences
-        .into_iter()
-        .map(str::trim)
-        .filter(|s| !s.is_empty() && seen.insert(s.to_lowercase()))
-        .collect();
-    kept.join(" ")
-}
-
-/// Whether a reply declines to answer.
-fn abstained(text: &str) -> bool {
-    let lower = text.to_lowercase();
-    ABSTAIN.iter().any(|p| lower.contains(p))
-}
-
-/// The chat messages for `question` over numbered `hits`.
-pub fn prompt(question: &str, hits: &[SearchHit], source_chars: usize) -> Vec<ChatMessage> {
-    let mut user = String::from("Sources:\n");
-    for (i, hit) in hits.iter().enumerate() {
-        user.push_str(&format!(
-            "[{}] {}\n\n",
-            i + 1,
-            source_entry(hit, source_chars)
-        ));
-    }
-    user.push_str(&format!("Question: {question}"));
-    vec![ChatMessage::system(SYSTEM_PROMPT), ChatMessage::user(user)]
-}
-
-/// One source as a prompt shows it: kind, date, title, then at most
-/// `source_chars` bytes of the chunk's text.
-pub(crate) fn source_entry(hit: &SearchHit, source_chars: usize) -> String {
-    let doc = &hit.document;
-    let when = doc
-        .timestamp
-        .and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|t| format!(", {}", t.format("%Y-%m-%d")))
-        .unwrap_or_default();
-    let text = clip(&hit.chunk.text, source_chars);
-    format!("({}{when}) {}\n{}", doc.kind, doc.title, text.trim())
-}
-
-/// At most `max` bytes of `text`, cut at a character boundary.
-fn clip(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn abstentions_are_recognised() {
-        assert!(abstained("I don't know."));
-        assert!(abstained("The sources do not contain that."));
-        assert!(!abstained("The quote expires on December 4, 2025 [1]."));
-    }
-
-    #[test]
-    fn tidy_drops_repeats_and_a_cut_off_tail() {
-        let looped = "The quote is valid until December 4, 2025.\n\nThe quote is valid until December 4, 2025.\n\nThe quote is valid until Dec";
-        assert_eq!(
-            tidy(looped, FinishReason::Length),
-            "The quote is valid until December 4, 2025."
-        );
-        // A finished reply keeps its last sentence, even without a full stop.
-        assert_eq!(
-            tidy("It is $7,690 [2]", FinishReason::Stop),
-            "It is $7,690 [2]"
-        );
-        assert_eq!(tidy("One. Two [1].", FinishReason::Stop), "One. Two [1].");
-        assert_eq!(
-            tidy("Only a fragment", FinishReason::Length),
-            "Only a fragment"
-        );
-    }
-
-    #[test]
-    fn clip_respects_char_boundaries() {
-        assert_eq!(clip("héllo", 2), "h");
-        assert_eq!(clip("héllo", 3), "hé");
-        assert_eq!(clip("abc", 10), "abc");
-    }
 }

@@ -20,6 +20,7 @@ use crate::cloud::CloudTier;
 use crate::generate::{ChatMessage, Generation, GenerationParams, Generator, Tier};
 use crate::meter::{MeterLog, PriceTable};
 use crate::router::{Router, RouterConfig};
+use crate::task::TaskClassifier;
 use crate::{Retriever, SearchOptions};
 use hearth_embed::Embedder;
 use hearth_store::{Index, SearchHit};
@@ -37,6 +38,8 @@ pub struct EngineConfig {
     pub search: SearchOptions,
     /// Defaults of answered requests (sources shown, reply length).
     pub ask: AskOptions,
+    /// Task-type classifier for the router (none: routed without it).
+    pub task: Option<TaskClassifier>,
 }
 
 /// A streamed piece of a chat reply, or its end.
@@ -293,6 +296,9 @@ impl Engine {
         }
         if let Some(cloud) = cloud {
             assistant = assistant.with_cloud(cloud);
+        }
+        if let Some(task) = &self.config.task {
+            assistant = assistant.with_task_classifier(task.clone());
         }
         let result = assistant
             .ask(question, options, |_, _| {}, |_| {})

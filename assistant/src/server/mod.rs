@@ -54,6 +54,26 @@ pub async fn serve(listener: tokio::net::TcpListener, engine: EngineHandle) -> s
     axum::serve(listener, router(engine)).await
 }
 
+/// Serves `engine` on `addr` from a runtime of its own until the process
+/// ends (for callers that are not async); `on_bound` is told the address
+/// bound — the port picked when `addr` asked for port 0.
+pub fn run_blocking(
+    addr: SocketAddr,
+    engine: EngineHandle,
+    on_bound: impl FnOnce(SocketAddr),
+) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("hearth-http")
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let (listener, local) = bind(addr).await?;
+        on_bound(local);
+        serve(listener, engine).await
+    })
+}
+
 /// Binds `addr` (port 0 picks a free one) and returns the listener with the
 /// address it got.
 pub async fn bind(addr: SocketAddr) -> std::io::Result<(tokio::net::TcpListener, SocketAddr)> {
@@ -215,6 +235,7 @@ fn summary(event: &ChatEvent) -> (Value, &'static str, Option<Value>) {
                 "tier": answer.tier, "citations": answer.citations, "sources": answer.sources,
                 "attempts": answer.attempts, "notes": answer.notes,
                 "escalated_to_cloud": answer.escalated_to_cloud, "request_id": answer.request_id,
+                "task": answer.task,
             });
             (usage(p, c), "stop", Some(extra))
         }
