@@ -62,6 +62,9 @@ pub enum Command {
     /// Benchmarks that print figures next to their baseline.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run evaluation suites; results go to Parquet under `<data-dir>/eval/runs/`.
+    #[command(subcommand)]
+    Eval(EvalCommand),
 }
 
 #[derive(Debug, Args)]
@@ -308,6 +311,40 @@ pub struct CompactArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Run a retrieval suite in every search mode: nDCG@10, recall@10/100,
+    /// MRR@10 and latency per mode, one Parquet row per query and mode.
+    Run(EvalRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalRunArgs {
+    /// A suite shipped with Hearth (`fixtures/eval/NAME`: demo, manpages).
+    #[arg(
+        long,
+        conflicts_with = "suite_dir",
+        required_unless_present = "suite_dir"
+    )]
+    pub suite: Option<String>,
+    /// A suite directory: BEIR (`corpus.jsonl`, `queries.jsonl`,
+    /// `qrels/test.tsv`) or a `suite.toml` naming a folder or known items.
+    #[arg(long)]
+    pub suite_dir: Option<PathBuf>,
+    /// Search modes to compare, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "bm25,vector,hybrid")]
+    pub modes: Vec<String>,
+    /// Only the first N queries.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Seed of the bootstrap confidence intervals.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The run's aggregate metrics as JSON, keyed by mode and metric.
     #[arg(long)]
     pub json: bool,
 }

@@ -8,7 +8,10 @@
 pub mod agreement;
 pub mod corpus;
 pub mod known_item;
+pub mod metrics;
+pub mod results;
 pub mod stats;
+pub mod suite;
 pub mod vectors;
 
 use serde::{Deserialize, Serialize};

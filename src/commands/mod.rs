@@ -8,6 +8,7 @@ mod bench_generate;
 mod bench_search;
 mod compact;
 mod demo;
+mod eval;
 mod index;
 mod models;
 mod roofline;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Models(cmd) => models::run(&ctx, cmd),
         Command::Demo(args) => demo::run(&ctx, &args),
         Command::Bench(cmd) => bench::run(&ctx, cmd),
+        Command::Eval(cmd) => eval::run(&ctx, cmd),
         Command::Watch(args) => watch::run(&ctx, &args),
         Command::Schedule(cmd) => schedule::run(&ctx, cmd),
     }

@@ -1,0 +1,318 @@
+//! Retrieval suites as data: queries with graded relevance judgements
+//! (qrels) over a corpus, read from a directory in one of three layouts.
+//!
+//! - **BEIR**: `corpus.jsonl` (`{"_id", "title", "text"}`), `queries.jsonl`
+//!   (`{"_id", "text"}`) and `qrels/test.tsv` (`query-id corpus-id score`,
+//!   with a header line), as the BEIR benchmark ships its datasets.
+//! - **Folder corpus**: `suite.toml` with `corpus_dir = "…"` (relative to the
+//!   suite) plus `queries.jsonl` and `qrels/test.tsv`; the corpus is real
+//!   files read by the connectors, and a corpus id is a document's path
+//!   relative to `corpus_dir` (`mail/inbox.mbox#<Message-ID>` for a mail).
+//! - **Known items**: `suite.toml` with `known_items = "…"`, a JSONL file of
+//!   `{"id", "query", "text"}` ([`crate::known_item`]): each query's one
+//!   relevant document is its own item.
+//!
+//! ```no_run
+//! let suite = hearth_eval::suite::RetrievalSuite::load("fixtures/eval/demo".as_ref())?;
+//! println!("{}: {} queries", suite.name, suite.queries.len());
+//! # Ok::<(), hearth_eval::EvalError>(())
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::EvalError;
+use crate::known_item::KnownItem;
+
+/// One corpus document of a BEIR or known-item suite.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CorpusDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+    pub text: String,
+}
+
+/// One query.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SuiteQuery {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub text: String,
+}
+
+/// Where a suite's documents come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Corpus {
+    /// Documents given as text (BEIR, known items).
+    Documents(Vec<CorpusDoc>),
+    /// Real files under this directory, read by the connectors.
+    Folder(PathBuf),
+}
+
+/// A retrieval suite: queries, judgements and the corpus they are over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetrievalSuite {
+    /// The suite directory's name.
+    pub name: String,
+    pub corpus: Corpus,
+    pub queries: Vec<SuiteQuery>,
+    /// Relevance grade (> 0) of each judged document, per query id.
+    pub qrels: HashMap<String, HashMap<String, u32>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuiteToml {
+    corpus_dir: Option<PathBuf>,
+    known_items: Option<PathBuf>,
+}
+
+impl RetrievalSuite {
+    /// Reads the suite in `dir` (see the module docs for the layouts); a
+    /// malformed line is named by file and line number.
+    pub fn load(dir: &Path) -> Result<Self, EvalError> {
+        let name = dir
+            .canonicalize()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "suite".to_owned());
+        let parse_err = |path: &Path, reason: String| EvalError::Parse {
+            path: path.into(),
+            line: 0,
+            reason,
+        };
+        let corpus_path = dir.join("corpus.jsonl");
+        if corpus_path.exists() {
+            return Self::judged(
+                name,
+                Corpus::Documents(crate::read_jsonl(&corpus_path)?),
+                dir,
+            );
+        }
+        let toml_path = dir.join("suite.toml");
+        let text = std::fs::read_to_string(&toml_path).map_err(|source| EvalError::Io {
+            path: toml_path.clone(),
+            source,
+        })?;
+        let spec: SuiteToml =
+            toml::from_str(&text).map_err(|e| parse_err(&toml_path, e.to_string()))?;
+        match (spec.corpus_dir, spec.known_items) {
+            (Some(corpus), None) => {
+                let corpus = dir.join(corpus);
+                let corpus = corpus.canonicalize().map_err(|source| EvalError::Io {
+                    path: corpus.clone(),
+                    source,
+                })?;
+                Self::judged(name, Corpus::Folder(corpus), dir)
+            }
+            (None, Some(items)) => {
+                let items: Vec<KnownItem> = crate::read_jsonl(&dir.join(items))?;
+                let queries = items
+                    .iter()
+                    .map(|i| SuiteQuery {
+                        id: i.id.clone(),
+                        text: i.query.clone(),
+                    })
+                    .collect();
+                let qrels = items
+                    .iter()
+                    .map(|i| (i.id.clone(), HashMap::from([(i.id.clone(), 1)])))
+                    .collect();
+                let docs = items
+                    .into_iter()
+                    .map(|i| CorpusDoc {
+                        id: i.id,
+                        title: String::new(),
+                        text: i.text,
+                    })
+                    .collect();
+                Ok(Self {
+                    name,
+                    corpus: Corpus::Documents(docs),
+                    queries,
+                    qrels,
+                })
+            }
+            _ => Err(parse_err(
+                &toml_path,
+                "set exactly one of corpus_dir and known_items".into(),
+            )),
+        }
+    }
+
+    /// A suite with `queries.jsonl` and `qrels/test.tsv` beside its corpus.
+    fn judged(name: String, corpus: Corpus, dir: &Path) -> Result<Self, EvalError> {
+        let queries: Vec<SuiteQuery> = crate::read_jsonl(&dir.join("queries.jsonl"))?;
+        let qrels = read_qrels(&dir.join("qrels").join("test.tsv"))?;
+        if let Some(q) = queries.iter().find(|q| !qrels.contains_key(&q.id)) {
+            return Err(EvalError::Parse {
+                path: dir.join("qrels").join("test.tsv"),
+                line: 0,
+                reason: format!("query `{}` has no relevant document", q.id),
+            });
+        }
+        Ok(Self {
+            name,
+            corpus,
+            queries,
+            qrels,
+        })
+    }
+
+    /// The first `n` queries (in file order) and their judgements.
+    pub fn limit(mut self, n: usize) -> Self {
+        self.queries.truncate(n);
+        let kept: std::collections::HashSet<&str> =
+            self.queries.iter().map(|q| q.id.as_str()).collect();
+        self.qrels.retain(|id, _| kept.contains(id.as_str()));
+        self
+    }
+
+    /// A stable fingerprint of the corpus (ids, titles and texts; for a
+    /// folder, its path and every file's size and mtime), so a cached index
+    /// of the suite is rebuilt when the corpus changes.
+    pub fn corpus_key(&self) -> String {
+        let mut hasher = blake3::Hasher::new();
+        match &self.corpus {
+            Corpus::Documents(docs) => {
+                for d in docs {
+                    for part in [&d.id, &d.title, &d.text] {
+                        hasher.update(&(part.len() as u64).to_le_bytes());
+                        hasher.update(part.as_bytes());
+                    }
+                }
+            }
+            Corpus::Folder(root) => {
+                hasher.update(root.to_string_lossy().as_bytes());
+            }
+        }
+        hasher.finalize().to_hex()[..16].to_owned()
+    }
+}
+
+/// Reads a BEIR qrels TSV (`query-id`, `corpus-id`, `score`; a header line
+/// is skipped); grades of 0 or less are not relevant and are dropped.
+pub fn read_qrels(path: &Path) -> Result<HashMap<String, HashMap<String, u32>>, EvalError> {
+    let text = std::fs::read_to_string(path).map_err(|source| EvalError::Io {
+        path: path.into(),
+        source,
+    })?;
+    let mut qrels: HashMap<String, HashMap<String, u32>> = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
+        if line.trim().is_empty() || (i == 0 && fields.first() == Some(&"query-id")) {
+            continue;
+        }
+        let bad = |reason: &str| EvalError::Parse {
+            path: path.into(),
+            line: i + 1,
+            reason: reason.to_owned(),
+        };
+        let [query, doc, score] = fields[..] else {
+            return Err(bad(
+                "expected query-id, corpus-id and score separated by tabs",
+            ));
+        };
+        let score: i64 = score.parse().map_err(|_| bad("score is not an integer"))?;
+        if score > 0 {
+            qrels
+                .entry(query.to_owned())
+                .or_default()
+                .insert(doc.to_owned(), u32::try_from(score).unwrap_or(u32::MAX));
+        }
+    }
+    Ok(qrels)
+}
+
+/// Writes `qrels` as a BEIR TSV with its header, sorted for stable diffs.
+pub fn write_qrels(
+    path: &Path,
+    qrels: &HashMap<String, HashMap<String, u32>>,
+) -> Result<(), EvalError> {
+    let sorted: BTreeMap<_, BTreeMap<_, _>> = qrels
+        .iter()
+        .map(|(q, docs)| (q, docs.iter().collect()))
+        .collect();
+    let mut out = String::from("query-id\tcorpus-id\tscore\n");
+    for (q, docs) in sorted {
+        for (d, s) in docs {
+            out.push_str(&format!("{q}\t{d}\t{s}\n"));
+        }
+    }
+    std::fs::write(path, out).map_err(|source| EvalError::Io {
+        path: path.into(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beir_layout_loads_and_names_bad_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("corpus.jsonl"),
+            "{\"_id\":\"d1\",\"title\":\"T\",\"text\":\"one\"}\n{\"_id\":\"d2\",\"text\":\"two\"}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("queries.jsonl"),
+            "{\"_id\":\"q1\",\"text\":\"first\"}\n",
+        )
+        .unwrap();
+        std::fs::create_dir(d.join("qrels")).unwrap();
+        std::fs::write(
+            d.join("qrels/test.tsv"),
+            "query-id\tcorpus-id\tscore\nq1\td2\t2\nq1\td1\t0\n",
+        )
+        .unwrap();
+        let suite = RetrievalSuite::load(d).unwrap();
+        assert_eq!(suite.queries.len(), 1);
+        assert_eq!(suite.qrels["q1"], HashMap::from([("d2".to_owned(), 2)]));
+        let Corpus::Documents(docs) = &suite.corpus else {
+            panic!("documents")
+        };
+        assert_eq!(docs[1].title, "");
+
+        std::fs::write(d.join("qrels/test.tsv"), "q1\td2\n").unwrap();
+        let err = RetrievalSuite::load(d).unwrap_err().to_string();
+        assert!(err.contains("test.tsv:1"), "{err}");
+        std::fs::write(d.join("qrels/test.tsv"), "q9\td2\t1\n").unwrap();
+        let err = RetrievalSuite::load(d).unwrap_err().to_string();
+        assert!(err.contains("`q1` has no relevant document"), "{err}");
+    }
+
+    #[test]
+    fn known_items_are_their_own_judgements() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("items.jsonl"),
+            "{\"id\":\"ls\",\"query\":\"list files\",\"text\":\"ls lists\"}\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("suite.toml"), "known_items = \"items.jsonl\"\n").unwrap();
+        let suite = RetrievalSuite::load(d).unwrap().limit(5);
+        assert_eq!(suite.queries[0].text, "list files");
+        assert_eq!(suite.qrels["ls"]["ls"], 1);
+    }
+
+    #[test]
+    fn qrels_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.tsv");
+        let qrels = HashMap::from([(
+            "q".to_owned(),
+            HashMap::from([("a".to_owned(), 1), ("b".to_owned(), 3)]),
+        )]);
+        write_qrels(&path, &qrels).unwrap();
+        assert_eq!(read_qrels(&path).unwrap(), qrels);
+    }
+}

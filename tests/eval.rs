@@ -1,0 +1,134 @@
+//! `hearth eval run` end to end: a suite is indexed through the real
+//! pipeline, searched in every mode, written as Parquet rows, and summarised.
+
+mod common;
+
+use common::{hearth, json, ok};
+use polars::prelude::{ParquetReader, SerReader};
+use serde_json::Value;
+
+fn metric(run: &Value, mode: &str, name: &str) -> f64 {
+    run[mode][name]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no {mode}.{name} in {run:#}"))
+}
+
+/// A tiny BEIR suite whose queries share rare words with exactly one document.
+fn write_beir(dir: &std::path::Path) {
+    let docs = [
+        (
+            "d1",
+            "Boiler service",
+            "The boiler service is booked for Tuesday with Kessler Heating.",
+        ),
+        (
+            "d2",
+            "Tile delivery",
+            "The zellige tile pallet arrives on February 27 from the depot.",
+        ),
+        (
+            "d3",
+            "Library sale",
+            "The fall book sale raised money for the seed library.",
+        ),
+        (
+            "d4",
+            "Bike race",
+            "The gravel race covers one hundred miles of forest roads.",
+        ),
+    ];
+    let corpus: String = docs
+        .iter()
+        .map(|(id, title, text)| {
+            format!(
+                "{}\n",
+                serde_json::json!({"_id": id, "title": title, "text": text})
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("corpus.jsonl"), corpus).unwrap();
+    std::fs::write(
+        dir.join("queries.jsonl"),
+        "{\"_id\":\"a\",\"text\":\"zellige tile pallet\"}\n{\"_id\":\"b\",\"text\":\"Kessler boiler service\"}\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.join("qrels")).unwrap();
+    std::fs::write(
+        dir.join("qrels/test.tsv"),
+        "query-id\tcorpus-id\tscore\na\td2\t1\nb\td1\t1\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_beir_suite_runs_in_every_mode_and_writes_parquet_rows() {
+    let data = tempfile::tempdir().unwrap();
+    let suite = tempfile::tempdir().unwrap();
+    write_beir(suite.path());
+    let dir = suite.path().to_str().unwrap();
+    let run = json(hearth(
+        data.path(),
+        &["eval", "run", "--suite-dir", dir, "--json"],
+    ));
+    for mode in ["bm25", "vector", "hybrid"] {
+        assert_eq!(run[mode]["queries"], 2, "{run:#}");
+        // Each query names its document's rarest words: found first.
+        assert_eq!(metric(&run, mode, "ndcg@10"), 1.0, "{mode}: {run:#}");
+        assert_eq!(metric(&run, mode, "mrr@10"), 1.0);
+        assert_eq!(metric(&run, mode, "recall@100"), 1.0);
+        assert!(metric(&run, mode, "p95_ms") >= metric(&run, mode, "p50_ms"));
+    }
+    // One row per (query, mode), with the run's context on every row.
+    let rows = std::path::PathBuf::from(run["results"].as_str().unwrap());
+    let df = ParquetReader::new(std::fs::File::open(&rows).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(df.height(), 6);
+    for column in [
+        "run_id",
+        "git_revision",
+        "machine",
+        "embedding_model",
+        "seed",
+        "query_id",
+        "mode",
+        "ndcg_at_10",
+        "latency_ms",
+    ] {
+        assert!(df.column(column).is_ok(), "no column {column}");
+    }
+    let info: Value =
+        serde_json::from_slice(&std::fs::read(rows.parent().unwrap().join("run.json")).unwrap())
+            .unwrap();
+    assert_eq!(info["run_id"], run["run"]);
+
+    // The human table names every mode.
+    let table = ok(hearth(
+        data.path(),
+        &["eval", "run", "--suite-dir", dir, "--modes", "bm25"],
+    ));
+    assert!(
+        table.contains("bm25") && table.contains("nDCG@10"),
+        "{table}"
+    );
+    assert!(!table.contains("hybrid"), "{table}");
+}
+
+#[test]
+fn the_demo_suite_scores_the_demo_corpus() {
+    let data = tempfile::tempdir().unwrap();
+    let run = json(hearth(
+        data.path(),
+        &["eval", "run", "--suite", "demo", "--json"],
+    ));
+    assert_eq!(run["queries"], 30);
+    for mode in ["bm25", "vector", "hybrid"] {
+        let ndcg = metric(&run, mode, "ndcg@10");
+        let ci = run[mode]["ndcg@10_ci95"].as_array().unwrap();
+        let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+        assert!(lo <= ndcg && ndcg <= hi, "{mode}: {run:#}");
+        // Floors well below what was measured (see the closing note).
+        assert!(ndcg > 0.5, "{mode}: {run:#}");
+        assert!(metric(&run, mode, "recall@10") > 0.7, "{mode}: {run:#}");
+    }
+}
