@@ -102,17 +102,22 @@ fn retries_429_and_500_then_streams_the_reply() {
     assert_eq!(sent["stream"], true);
 }
 
-#[test]
-fn a_client_error_is_not_retried() {
-    let (url, seen) = stub(vec![http("400 Bad Request", "", "{\"error\":\"bad\"}")]);
-    let client = CloudClient::new(config(url)).unwrap();
-    let err = client
+/// The error of a one-message chat that must fail.
+fn failure(client: &CloudClient) -> CloudError {
+    client
         .chat(
             &[ChatMessage::user("x")],
             &GenerationParams::default(),
             |_| {},
         )
-        .unwrap_err();
+        .unwrap_err()
+}
+
+#[test]
+fn a_client_error_is_not_retried() {
+    let (url, seen) = stub(vec![http("400 Bad Request", "", "{\"error\":\"bad\"}")]);
+    let client = CloudClient::new(config(url)).unwrap();
+    let err = failure(&client);
     assert!(
         matches!(err, CloudError::Status { status: 400, .. }),
         "{err}"
@@ -131,13 +136,7 @@ fn a_dead_endpoint_gives_up_after_the_retries() {
     let mut config = config(format!("http://127.0.0.1:{port}/v1"));
     config.max_retries = 2;
     let client = CloudClient::new(config).unwrap();
-    let err = client
-        .chat(
-            &[ChatMessage::user("x")],
-            &GenerationParams::default(),
-            |_| {},
-        )
-        .unwrap_err();
+    let err = failure(&client);
     assert!(
         matches!(err, CloudError::GaveUp { attempts: 3, .. }),
         "{err}"
@@ -165,13 +164,7 @@ fn a_silent_endpoint_times_out_and_is_retried() {
     config.max_retries = 1;
     let client = CloudClient::new(config).unwrap();
     let started = std::time::Instant::now();
-    let err = client
-        .chat(
-            &[ChatMessage::user("x")],
-            &GenerationParams::default(),
-            |_| {},
-        )
-        .unwrap_err();
+    let err = failure(&client);
     let CloudError::GaveUp { attempts, last } = &err else {
         panic!("{err}");
     };
