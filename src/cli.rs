@@ -317,14 +317,19 @@ pub struct StatusArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
-    /// Run a retrieval suite in every search mode: nDCG@10, recall@10/100,
-    /// MRR@10 and latency per mode, one Parquet row per query and mode.
+    /// Run a suite: its retrieval part in every search mode (nDCG@10,
+    /// recall@10/100, MRR@10, latency) and its assistant part (accuracy,
+    /// citations, tier chosen, latency, tokens, cost), as Parquet rows.
     Run(EvalRunArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct EvalRunArgs {
     /// A suite shipped with Hearth (`fixtures/eval/NAME`: demo, manpages).
+    /// A suite directory holds a retrieval part — BEIR (`corpus.jsonl`,
+    /// `queries.jsonl`, `qrels/test.tsv`) or a `suite.toml` with
+    /// `corpus_dir` (a folder of real files) or `known_items` — and/or an
+    /// assistant part (`suite.toml`: `corpus_dir` and `questions`).
     #[arg(
         long,
         conflicts_with = "suite_dir",
@@ -341,6 +346,13 @@ pub struct EvalRunArgs {
     /// Only the first N queries.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// Run only this part of the suite: `retrieval` or `assistant`
+    /// (default: every part the suite has).
+    #[arg(long, value_parser = ["retrieval", "assistant"])]
+    pub only: Option<String>,
+    /// Most tokens per answer in the assistant part (default from the config, else 96).
+    #[arg(long)]
+    pub max_tokens: Option<usize>,
     /// Seed of the bootstrap confidence intervals.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,

@@ -79,8 +79,8 @@ fn a_beir_suite_runs_in_every_mode_and_writes_parquet_rows() {
         assert!(metric(&run, mode, "p95_ms") >= metric(&run, mode, "p50_ms"));
     }
     // One row per (query, mode), with the run's context on every row.
-    let rows = std::path::PathBuf::from(run["results"].as_str().unwrap());
-    let df = ParquetReader::new(std::fs::File::open(&rows).unwrap())
+    let results = std::path::PathBuf::from(run["results"].as_str().unwrap());
+    let df = ParquetReader::new(std::fs::File::open(results.join("retrieval.parquet")).unwrap())
         .finish()
         .unwrap();
     assert_eq!(df.height(), 6);
@@ -98,8 +98,7 @@ fn a_beir_suite_runs_in_every_mode_and_writes_parquet_rows() {
         assert!(df.column(column).is_ok(), "no column {column}");
     }
     let info: Value =
-        serde_json::from_slice(&std::fs::read(rows.parent().unwrap().join("run.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&std::fs::read(results.join("run.json")).unwrap()).unwrap();
     assert_eq!(info["run_id"], run["run"]);
 
     // The human table names every mode.
@@ -119,8 +118,17 @@ fn the_demo_suite_scores_the_demo_corpus() {
     let data = tempfile::tempdir().unwrap();
     let run = json(hearth(
         data.path(),
-        &["eval", "run", "--suite", "demo", "--json"],
+        &[
+            "eval",
+            "run",
+            "--suite",
+            "demo",
+            "--only",
+            "retrieval",
+            "--json",
+        ],
     ));
+    assert!(run.get("assistant").is_none(), "{run:#}");
     assert_eq!(run["queries"], 30);
     for mode in ["bm25", "vector", "hybrid"] {
         let ndcg = metric(&run, mode, "ndcg@10");
@@ -131,4 +139,51 @@ fn the_demo_suite_scores_the_demo_corpus() {
         assert!(ndcg > 0.5, "{mode}: {run:#}");
         assert!(metric(&run, mode, "recall@10") > 0.7, "{mode}: {run:#}");
     }
+}
+
+#[test]
+fn the_demo_suite_answers_with_the_assistant_and_meters_into_the_run() {
+    let data = tempfile::tempdir().unwrap();
+    // One question keeps this quick: the gold answer must be found and cited.
+    let run = json(hearth(
+        data.path(),
+        &[
+            "eval",
+            "run",
+            "--suite",
+            "demo",
+            "--only",
+            "assistant",
+            "--limit",
+            "1",
+            "--json",
+        ],
+    ));
+    assert!(run.get("hybrid").is_none(), "{run:#}");
+    let a = &run["assistant"];
+    assert_eq!(a["questions"], 1, "{run:#}");
+    assert_eq!(a["accuracy"], 1.0, "{run:#}");
+    assert_eq!(a["citation_accuracy"], 1.0, "{run:#}");
+    assert_eq!(a["local_share"], 1.0);
+    assert_eq!(a["cost_usd"], 0.0);
+    assert!(a["tokens"].as_u64().unwrap() > 100);
+    let tiers = a["by_tier"].as_object().unwrap();
+    let shares: f64 = tiers.values().map(|t| t["share"].as_f64().unwrap()).sum();
+    assert!((shares - 1.0).abs() < 1e-9, "{run:#}");
+    // The rows, and the metering records of the calls, are in the run's folder.
+    let dir = std::path::PathBuf::from(run["results"].as_str().unwrap());
+    let df = ParquetReader::new(std::fs::File::open(dir.join("assistant.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(df.height(), 1);
+    let calls = hearth_assistant::meter::MeterLog::new(&dir)
+        .read_all()
+        .unwrap();
+    assert!(!calls.is_empty());
+    assert!(
+        hearth_assistant::meter::MeterLog::new(data.path())
+            .read_all()
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -6,6 +6,7 @@
 //! document's path relative to the corpus root, with `#Message-ID` for a mail.
 
 pub mod agreement;
+pub mod answers;
 pub mod corpus;
 pub mod known_item;
 pub mod metrics;

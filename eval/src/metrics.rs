@@ -60,6 +60,67 @@ pub fn mrr_at(ranked: &[&str], judged: &HashMap<String, u32>, k: usize) -> f64 {
         .map_or(0.0, |p| 1.0 / (p + 1) as f64)
 }
 
+/// SQuAD-style token F1 of a reply against a gold answer: lower-cased,
+/// punctuation (other than inside numbers) and articles dropped, tokens
+/// matched as a multiset.
+///
+/// ```
+/// use hearth_eval::metrics::token_f1;
+/// // 3 of the reply's 6 tokens are the gold's 3: precision 0.5, recall 1.
+/// let f1 = token_f1("December 4, 2025", "It expires on December 4, 2025.");
+/// assert!((f1 - 2.0 / 3.0).abs() < 1e-12);
+/// assert_eq!(token_f1("$7,690", "$7,690"), 1.0);
+/// assert_eq!(token_f1("312 dispatchers", "nobody"), 0.0);
+/// ```
+pub fn token_f1(gold: &str, reply: &str) -> f64 {
+    let (g, r) = (answer_tokens(gold), answer_tokens(reply));
+    if g.is_empty() || r.is_empty() {
+        return 0.0;
+    }
+    let mut left: HashMap<&str, usize> = HashMap::new();
+    for t in &g {
+        *left.entry(t.as_str()).or_default() += 1;
+    }
+    let mut common = 0usize;
+    for t in &r {
+        if let Some(n) = left.get_mut(t.as_str())
+            && *n > 0
+        {
+            *n -= 1;
+            common += 1;
+        }
+    }
+    if common == 0 {
+        return 0.0;
+    }
+    let precision = common as f64 / r.len() as f64;
+    let recall = common as f64 / g.len() as f64;
+    2.0 * precision * recall / (precision + recall)
+}
+
+fn answer_tokens(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let digit = |j: Option<usize>| {
+            j.and_then(|j| chars.get(j))
+                .is_some_and(char::is_ascii_digit)
+        };
+        let inside_number = (c == '.' || c == ',' || c == ':')
+            && digit(i.checked_sub(1))
+            && digit(i.checked_add(1));
+        if c.is_alphanumeric() || c == '$' || inside_number {
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(' ');
+        }
+    }
+    out.split_whitespace()
+        .filter(|t| !["a", "an", "the"].contains(t))
+        .map(str::to_owned)
+        .collect()
+}
+
 fn gain(grade: u32) -> f64 {
     f64::from(grade)
 }

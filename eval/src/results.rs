@@ -113,17 +113,32 @@ pub fn write_retrieval(dir: &Path, info: &RunInfo, rows: &[QueryResult]) -> Resu
         "latency_ms" => rows.iter().map(|r| r.latency_ms).collect::<Vec<_>>(),
     )
     .map_err(pl)?;
-    let path = dir.join(RETRIEVAL_FILE);
-    let tmp = dir.join(format!("{RETRIEVAL_FILE}.tmp"));
-    let file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    ParquetWriter::new(file).finish(&mut df).map_err(pl)?;
-    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    write_parquet(dir, RETRIEVAL_FILE, &mut df)?;
     let json = serde_json::to_vec_pretty(info)
         .map_err(|e| EvalError::Analytics(format!("run info: {e}")))?;
     let run = dir.join(RUN_FILE);
     let tmp = dir.join(format!("{RUN_FILE}.tmp"));
     std::fs::write(&tmp, json).map_err(io(&tmp))?;
     std::fs::rename(&tmp, &run).map_err(io(&run))
+}
+
+/// Writes `df` to `dir/name` through a temporary file renamed into place.
+pub(crate) fn write_parquet(dir: &Path, name: &str, df: &mut DataFrame) -> Result<(), EvalError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let path = dir.join(name);
+    let tmp = dir.join(format!("{name}.tmp"));
+    let file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    ParquetWriter::new(file).finish(df).map_err(pl)?;
+    std::fs::rename(&tmp, &path).map_err(io(&path))
+}
+
+/// A lazy scan of a Parquet file.
+pub(crate) fn scan(path: &Path) -> Result<LazyFrame, EvalError> {
+    LazyFrame::scan_parquet(
+        PlRefPath::try_from_path(path).map_err(pl)?,
+        ScanArgsParquet::default(),
+    )
+    .map_err(pl)
 }
 
 /// Reads a run's `run.json`.
@@ -143,11 +158,7 @@ pub fn summarise_retrieval(
     path: &Path,
     seed: u64,
 ) -> Result<BTreeMap<String, RetrievalSummary>, EvalError> {
-    let scan = LazyFrame::scan_parquet(
-        PlRefPath::try_from_path(path).map_err(pl)?,
-        ScanArgsParquet::default(),
-    )
-    .map_err(pl)?;
+    let scan = scan(path)?;
     let q = |c: &str, at: f64| {
         col(c)
             .quantile(lit(at), QuantileMethod::Linear)

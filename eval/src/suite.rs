@@ -53,6 +53,28 @@ pub enum Corpus {
     Folder(PathBuf),
 }
 
+impl Corpus {
+    /// A stable fingerprint of the corpus (ids, titles and texts; for a
+    /// folder, its path), naming the directory a suite's index is kept in.
+    pub fn key(&self) -> String {
+        let mut hasher = blake3::Hasher::new();
+        match self {
+            Corpus::Documents(docs) => {
+                for d in docs {
+                    for part in [&d.id, &d.title, &d.text] {
+                        hasher.update(&(part.len() as u64).to_le_bytes());
+                        hasher.update(part.as_bytes());
+                    }
+                }
+            }
+            Corpus::Folder(root) => {
+                hasher.update(root.to_string_lossy().as_bytes());
+            }
+        }
+        hasher.finalize().to_hex()[..16].to_owned()
+    }
+}
+
 /// A retrieval suite: queries, judgements and the corpus they are over.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetrievalSuite {
@@ -64,27 +86,79 @@ pub struct RetrievalSuite {
     pub qrels: HashMap<String, HashMap<String, u32>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `suite.toml`.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SuiteToml {
     corpus_dir: Option<PathBuf>,
     known_items: Option<PathBuf>,
+    /// Questions with gold answers for the assistant part (JSONL of
+    /// [`crate::Question`]).
+    questions: Option<PathBuf>,
+}
+
+impl SuiteToml {
+    /// The suite's `suite.toml`, or the defaults when it has none.
+    fn read(dir: &Path) -> Result<Self, EvalError> {
+        let path = dir.join("suite.toml");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => return Err(EvalError::Io { path, source }),
+        };
+        toml::from_str(&text).map_err(|e| EvalError::Parse {
+            path,
+            line: 0,
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// The name of a suite: its directory's.
+fn suite_name(dir: &Path) -> String {
+    dir.canonicalize()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "suite".to_owned())
+}
+
+/// `dir/rel` canonicalised, or an error naming it.
+fn resolve(dir: &Path, rel: &Path) -> Result<PathBuf, EvalError> {
+    let path = dir.join(rel);
+    path.canonicalize()
+        .map_err(|source| EvalError::Io { path, source })
+}
+
+/// The assistant part of a suite: questions with gold answers and gold
+/// sources over a folder corpus (`suite.toml`: `corpus_dir` and `questions`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssistantSuite {
+    pub name: String,
+    /// Always [`Corpus::Folder`].
+    pub corpus: Corpus,
+    pub questions: Vec<crate::Question>,
+}
+
+impl AssistantSuite {
+    /// The assistant part of the suite in `dir`, or `None` when it has none.
+    pub fn load(dir: &Path) -> Result<Option<Self>, EvalError> {
+        let spec = SuiteToml::read(dir)?;
+        let (Some(questions), Some(corpus)) = (spec.questions, spec.corpus_dir) else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            name: suite_name(dir),
+            corpus: Corpus::Folder(resolve(dir, &corpus)?),
+            questions: crate::load_questions(&dir.join(questions))?,
+        }))
+    }
 }
 
 impl RetrievalSuite {
     /// Reads the suite in `dir` (see the module docs for the layouts); a
     /// malformed line is named by file and line number.
     pub fn load(dir: &Path) -> Result<Self, EvalError> {
-        let name = dir
-            .canonicalize()
-            .ok()
-            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "suite".to_owned());
-        let parse_err = |path: &Path, reason: String| EvalError::Parse {
-            path: path.into(),
-            line: 0,
-            reason,
-        };
+        let name = suite_name(dir);
         let corpus_path = dir.join("corpus.jsonl");
         if corpus_path.exists() {
             return Self::judged(
@@ -93,22 +167,9 @@ impl RetrievalSuite {
                 dir,
             );
         }
-        let toml_path = dir.join("suite.toml");
-        let text = std::fs::read_to_string(&toml_path).map_err(|source| EvalError::Io {
-            path: toml_path.clone(),
-            source,
-        })?;
-        let spec: SuiteToml =
-            toml::from_str(&text).map_err(|e| parse_err(&toml_path, e.to_string()))?;
+        let spec = SuiteToml::read(dir)?;
         match (spec.corpus_dir, spec.known_items) {
-            (Some(corpus), None) => {
-                let corpus = dir.join(corpus);
-                let corpus = corpus.canonicalize().map_err(|source| EvalError::Io {
-                    path: corpus.clone(),
-                    source,
-                })?;
-                Self::judged(name, Corpus::Folder(corpus), dir)
-            }
+            (Some(corpus), None) => Self::judged(name, Corpus::Folder(resolve(dir, &corpus)?), dir),
             (None, Some(items)) => {
                 let items: Vec<KnownItem> = crate::read_jsonl(&dir.join(items))?;
                 let queries = items
@@ -137,11 +198,20 @@ impl RetrievalSuite {
                     qrels,
                 })
             }
-            _ => Err(parse_err(
-                &toml_path,
-                "set exactly one of corpus_dir and known_items".into(),
-            )),
+            _ => Err(EvalError::Parse {
+                path: dir.join("suite.toml"),
+                line: 0,
+                reason: "a retrieval suite needs corpus.jsonl, or exactly one of corpus_dir and known_items in suite.toml".into(),
+            }),
         }
+    }
+
+    /// Whether `dir` holds a retrieval part (a BEIR corpus, known items, or
+    /// queries with judgements).
+    pub fn present(dir: &Path) -> bool {
+        dir.join("corpus.jsonl").exists()
+            || dir.join("queries.jsonl").exists()
+            || SuiteToml::read(dir).is_ok_and(|s| s.known_items.is_some())
     }
 
     /// A suite with `queries.jsonl` and `qrels/test.tsv` beside its corpus.
@@ -170,27 +240,6 @@ impl RetrievalSuite {
             self.queries.iter().map(|q| q.id.as_str()).collect();
         self.qrels.retain(|id, _| kept.contains(id.as_str()));
         self
-    }
-
-    /// A stable fingerprint of the corpus (ids, titles and texts; for a
-    /// folder, its path and every file's size and mtime), so a cached index
-    /// of the suite is rebuilt when the corpus changes.
-    pub fn corpus_key(&self) -> String {
-        let mut hasher = blake3::Hasher::new();
-        match &self.corpus {
-            Corpus::Documents(docs) => {
-                for d in docs {
-                    for part in [&d.id, &d.title, &d.text] {
-                        hasher.update(&(part.len() as u64).to_le_bytes());
-                        hasher.update(part.as_bytes());
-                    }
-                }
-            }
-            Corpus::Folder(root) => {
-                hasher.update(root.to_string_lossy().as_bytes());
-            }
-        }
-        hasher.finalize().to_hex()[..16].to_owned()
     }
 }
 

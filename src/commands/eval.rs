@@ -1,20 +1,23 @@
-//! `hearth eval run`: a retrieval suite indexed through the real pipeline
+//! `hearth eval run`: a suite's corpus indexed through the real pipeline
 //! (into its own data directory under `<data-dir>/eval/suites/`, kept and
-//! updated incrementally between runs), every query searched in every mode,
-//! one Parquet row per (query, mode), and the aggregates from polars.
+//! updated incrementally between runs); its retrieval part searched in every
+//! mode (one Parquet row per query and mode) and its assistant part answered
+//! ([`super::eval_assistant`]); the aggregates from polars.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use hearth_assistant::Retriever;
+use hearth_embed::Embedder;
 use hearth_eval::metrics::{mrr_at, ndcg_at, recall_at};
 use hearth_eval::results::{
     QueryResult, RETRIEVAL_FILE, RetrievalSummary, RunInfo, summarise_retrieval, write_retrieval,
 };
-use hearth_eval::suite::{Corpus, CorpusDoc, RetrievalSuite};
+use hearth_eval::suite::{AssistantSuite, Corpus, CorpusDoc, RetrievalSuite};
 use hearth_store::{Index, SearchMode};
 
 use super::index::index_sources;
@@ -37,30 +40,101 @@ fn run_suite(ctx: &Context, args: &EvalRunArgs) -> Result<ExitCode> {
         (Some(name), None) => super::checkout_path(&format!("fixtures/eval/{name}")),
         (None, None) => anyhow::bail!("name a suite with --suite or --suite-dir"),
     };
-    let mut suite = RetrievalSuite::load(&dir)
-        .with_context(|| format!("loading the suite in {}", dir.display()))?;
-    if let Some(n) = args.limit {
-        suite = suite.limit(n);
+    let wants = |part: &str| args.only.as_deref().is_none_or(|o| o == part);
+    let retrieval = if wants("retrieval") && RetrievalSuite::present(&dir) {
+        let suite = RetrievalSuite::load(&dir)
+            .with_context(|| format!("loading the retrieval suite in {}", dir.display()))?;
+        Some(match args.limit {
+            Some(n) => suite.limit(n),
+            None => suite,
+        })
+    } else {
+        None
+    };
+    let assistant = if wants("assistant") {
+        AssistantSuite::load(&dir)
+            .with_context(|| format!("loading the assistant suite in {}", dir.display()))?
+    } else {
+        None
+    };
+    if retrieval.is_none() && assistant.is_none() {
+        anyhow::bail!(
+            "{} has no {} part (see `hearth eval run --help` for the layouts)",
+            dir.display(),
+            args.only.as_deref().unwrap_or("retrieval or assistant")
+        );
     }
-    let modes = args
-        .modes
-        .iter()
-        .map(|m| SearchMode::parse(m).map(|mode| (m.clone(), mode)))
-        .collect::<Result<Vec<_>, _>>()?;
     let embedder = ctx.embedder()?;
+    let name = retrieval
+        .as_ref()
+        .map(|s| s.name.clone())
+        .or_else(|| assistant.as_ref().map(|s| s.name.clone()))
+        .unwrap_or_default();
+    let started = chrono::Utc::now();
+    let run_id = format!("{}-{name}", started.format("%Y%m%d-%H%M%S"));
+    let info = RunInfo {
+        run_id: run_id.clone(),
+        suite: name,
+        started: started.to_rfc3339(),
+        git_revision: git_revision(),
+        machine: machine(),
+        embedding_model: embedder.model_id().to_owned(),
+        hearth_version: env!("CARGO_PKG_VERSION").to_owned(),
+        seed: args.seed,
+    };
+    let run_dir = ctx.data_dir.join("eval/runs").join(&run_id);
+    let mut json = serde_json::json!({"run": run_id, "suite": info.suite, "results": run_dir});
+    if !args.json {
+        println!(
+            "suite {}, embedding model {}, run {}",
+            info.suite, info.embedding_model, info.run_id
+        );
+    }
+    if let Some(suite) = &retrieval {
+        let summary = run_retrieval(ctx, &embedder, suite, args, &info, &run_dir)?;
+        json["queries"] = suite.queries.len().into();
+        for (mode, s) in &summary {
+            json[mode] = serde_json::to_value(s)?;
+        }
+        if !args.json {
+            print_retrieval(suite.queries.len(), &summary);
+        }
+    }
+    if let Some(suite) = &assistant {
+        let summary = super::eval_assistant::run(ctx, &embedder, suite, args, &info, &run_dir)?;
+        json["assistant"] = serde_json::to_value(&summary)?;
+        if !args.json {
+            super::eval_assistant::print(&summary);
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        println!("rows: {}", run_dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
-    // Index the corpus into the suite's own data directory.
-    let work =
-        ctx.data_dir
-            .join("eval/suites")
-            .join(format!("{}-{}", suite.name, suite.corpus_key()));
-    let (root, ids) = match &suite.corpus {
-        Corpus::Folder(root) => (root.clone(), None),
-        Corpus::Documents(docs) => (materialise(&work.join("docs"), docs)?, Some(docs)),
+/// Indexes `corpus` (incrementally) into its own data directory under
+/// `<data-dir>/eval/suites/` and opens the index. Returns the corpus root
+/// as indexed (materialised documents are written there first).
+pub(super) fn index_corpus(
+    ctx: &Context,
+    embedder: &Arc<Embedder>,
+    name: &str,
+    corpus: &Corpus,
+) -> Result<(Index, PathBuf)> {
+    let work = ctx
+        .data_dir
+        .join("eval/suites")
+        .join(format!("{name}-{}", corpus.key()));
+    let root = match corpus {
+        Corpus::Folder(root) => root.clone(),
+        Corpus::Documents(docs) => materialise(&work.join("docs"), docs)?,
     };
     eprintln!("indexing {} into {}", root.display(), work.display());
     let report = index_sources(
-        &embedder,
+        embedder,
         &work,
         std::slice::from_ref(&root),
         hearth_ingest::COMMIT_CHUNKS,
@@ -74,36 +148,40 @@ fn run_suite(ctx: &Context, args: &EvalRunArgs) -> Result<ExitCode> {
             failure.reason
         );
     }
-    let index = Index::open(&index_dir(&work))?;
+    Ok((Index::open(&index_dir(&work))?, root))
+}
+
+/// Every query in every mode; the rows to `retrieval.parquet`, aggregated.
+fn run_retrieval(
+    ctx: &Context,
+    embedder: &Arc<Embedder>,
+    suite: &RetrievalSuite,
+    args: &EvalRunArgs,
+    info: &RunInfo,
+    run_dir: &Path,
+) -> Result<BTreeMap<String, RetrievalSummary>> {
+    let modes = args
+        .modes
+        .iter()
+        .map(|m| SearchMode::parse(m).map(|mode| (m.clone(), mode)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (index, root) = index_corpus(ctx, embedder, &suite.name, &suite.corpus)?;
     let prefix = format!("file://{}/", root.display());
     let corpus_id = |uri: &str| -> Option<String> {
         let rel = uri.strip_prefix(&prefix)?;
-        match ids {
-            None => Some(rel.to_owned()),
-            Some(docs) => {
+        match &suite.corpus {
+            Corpus::Folder(_) => Some(rel.to_owned()),
+            Corpus::Documents(docs) => {
                 let n: usize = rel.strip_suffix(".txt")?.parse().ok()?;
                 docs.get(n).map(|d| d.id.clone())
             }
         }
     };
-
-    let started = chrono::Utc::now();
-    let run_id = format!("{}-{}", started.format("%Y%m%d-%H%M%S"), suite.name);
-    let info = RunInfo {
-        run_id: run_id.clone(),
-        suite: suite.name.clone(),
-        started: started.to_rfc3339(),
-        git_revision: git_revision(),
-        machine: machine(),
-        embedding_model: embedder.model_id().to_owned(),
-        hearth_version: env!("CARGO_PKG_VERSION").to_owned(),
-        seed: args.seed,
-    };
     let mut rows = Vec::with_capacity(suite.queries.len() * modes.len());
     for (name, mode) in &modes {
         let mut options = ctx.search.clone();
         options.mode = *mode;
-        let retriever = Retriever::new(&embedder, &index)?.with_options(options);
+        let retriever = Retriever::new(embedder, &index)?.with_options(options);
         for query in &suite.queries {
             let t = Instant::now();
             let hits = retriever.search(&query.text, DEPTH)?;
@@ -131,23 +209,11 @@ fn run_suite(ctx: &Context, args: &EvalRunArgs) -> Result<ExitCode> {
             });
         }
     }
-    let run_dir = ctx.data_dir.join("eval/runs").join(&run_id);
-    write_retrieval(&run_dir, &info, &rows)?;
-    let summary = summarise_retrieval(&run_dir.join(RETRIEVAL_FILE), args.seed)?;
-
-    if args.json {
-        let mut json = serde_json::json!({
-            "run": run_id, "suite": suite.name, "queries": suite.queries.len(),
-            "results": run_dir.join(RETRIEVAL_FILE),
-        });
-        for (mode, s) in &summary {
-            json[mode] = serde_json::to_value(s)?;
-        }
-        println!("{}", serde_json::to_string_pretty(&json)?);
-    } else {
-        print_table(&info, suite.queries.len(), &summary, &run_dir);
-    }
-    Ok(ExitCode::SUCCESS)
+    write_retrieval(run_dir, info, &rows)?;
+    Ok(summarise_retrieval(
+        &run_dir.join(RETRIEVAL_FILE),
+        args.seed,
+    )?)
 }
 
 /// Writes each document as `<n>.txt` (title, blank line, text) under `dir`,
@@ -169,16 +235,8 @@ fn materialise(dir: &Path, docs: &[CorpusDoc]) -> Result<PathBuf> {
     Ok(dir.canonicalize()?)
 }
 
-fn print_table(
-    info: &RunInfo,
-    queries: usize,
-    summary: &std::collections::BTreeMap<String, RetrievalSummary>,
-    run_dir: &Path,
-) {
-    println!(
-        "suite {} — {queries} queries, embedding model {}, run {}",
-        info.suite, info.embedding_model, info.run_id
-    );
+fn print_retrieval(queries: usize, summary: &BTreeMap<String, RetrievalSummary>) {
+    println!("\nretrieval — {queries} queries");
     println!(
         "{:<8} {:>8} {:>15} {:>9} {:>10} {:>7} {:>7} {:>7}",
         "mode", "nDCG@10", "95% CI", "recall@10", "recall@100", "MRR@10", "p50 ms", "p95 ms"
@@ -193,7 +251,6 @@ fn print_table(
             s.ndcg_at_10, s.recall_at_10, s.recall_at_100, s.mrr_at_10, s.p50_ms, s.p95_ms
         );
     }
-    println!("rows: {}", run_dir.join(RETRIEVAL_FILE).display());
 }
 
 /// `git describe --always --dirty` of the source checkout, or `unknown`.

@@ -9,6 +9,7 @@ mod bench_search;
 mod compact;
 mod demo;
 mod eval;
+mod eval_assistant;
 mod index;
 mod models;
 mod roofline;
