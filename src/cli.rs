@@ -321,6 +321,32 @@ pub enum EvalCommand {
     /// recall@10/100, MRR@10, latency) and its assistant part (accuracy,
     /// citations, tier chosen, latency, tokens, cost), as Parquet rows.
     Run(EvalRunArgs),
+    /// Write a run's report: Markdown and a self-contained HTML page with
+    /// SVG charts.
+    Report(EvalReportArgs),
+    /// Compare two runs; exits 1 when a quality metric of the second fell
+    /// below the first run's 95% confidence interval.
+    Compare(EvalCompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalReportArgs {
+    /// The run: its id under `<data-dir>/eval/runs/`, or a path (default: the latest).
+    pub run: Option<String>,
+    /// Where to write `report.md` and `report.html` [default: the run's folder].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalCompareArgs {
+    /// The baseline run (id or path).
+    pub before: String,
+    /// The run to check against it (id or path).
+    pub after: String,
+    /// The comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

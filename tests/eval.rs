@@ -111,6 +111,33 @@ fn a_beir_suite_runs_in_every_mode_and_writes_parquet_rows() {
         "{table}"
     );
     assert!(!table.contains("hybrid"), "{table}");
+
+    // Its report, and a comparison of the two runs (the same suite: no
+    // regression, exit 0).
+    let report = ok(hearth(
+        data.path(),
+        &["eval", "report", run["run"].as_str().unwrap()],
+    ));
+    assert!(report.contains("| hybrid | 2 | 1.000"), "{report}");
+    assert_eq!(charts_drawn(&results.join("report.html")), ["retrieval"]);
+    let runs: Vec<_> = std::fs::read_dir(data.path().join("eval/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 2);
+    let compared = ok(hearth(
+        data.path(),
+        &[
+            "eval",
+            "compare",
+            runs[0].to_str().unwrap(),
+            runs[1].to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        compared.contains("bm25 ndcg@10") && !compared.contains("REGRESSION"),
+        "{compared}"
+    );
 }
 
 #[test]
@@ -186,4 +213,98 @@ fn the_demo_suite_answers_with_the_assistant_and_meters_into_the_run() {
             .unwrap()
             .is_empty()
     );
+
+    // The report of the latest run renders its charts in a real browser.
+    let out = ok(hearth(data.path(), &["eval", "report"]));
+    assert!(out.contains("| local | 1 | 100% |"), "{out}");
+    assert_eq!(
+        charts_drawn(&dir.join("report.html")),
+        ["routing", "latency"]
+    );
+}
+
+/// The `data-chart` names of the charts that headless Chromium laid out with
+/// a non-empty box (the page's own script lists them on `<body>`).
+fn charts_drawn(page: &std::path::Path) -> Vec<String> {
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run headless Chromium");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let body = dom
+        .split("<body")
+        .nth(1)
+        .and_then(|b| b.split('>').next())
+        .unwrap_or_else(|| panic!("no <body> in what Chromium loaded: {dom}"));
+    let attr = |name: &str| {
+        body.split(&format!("{name}=\""))
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no {name} on <body{body}>: the page script did not run"))
+    };
+    let drawn: Vec<String> = attr("data-charts-drawn")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        attr("data-charts-total"),
+        drawn.len().to_string(),
+        "a chart did not render"
+    );
+    drawn
+}
+
+/// Debian's Chromium, installed from the OS packages on first use when the
+/// tests run as root (as the models are installed on first use); otherwise
+/// a clear failure naming the package.
+fn chromium() -> &'static str {
+    static READY: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut ready = READY.lock().unwrap_or_else(|e| e.into_inner());
+    let found = || {
+        std::process::Command::new("chromium")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !*ready && !found() {
+        let root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+        assert!(
+            root,
+            "the report tests need Chromium: install Debian's `chromium` package"
+        );
+        eprintln!("installing Chromium from the OS packages for the report tests…");
+        let apt = |args: &[&str]| {
+            std::process::Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let installed = apt(&["install", "-y", "-q", "chromium"])
+            || (apt(&["update", "-q"]) && apt(&["install", "-y", "-q", "chromium"]));
+        assert!(
+            installed && found(),
+            "could not install Chromium with apt-get"
+        );
+    }
+    *ready = true;
+    "chromium"
 }

@@ -10,9 +10,11 @@ pub mod answers;
 pub mod corpus;
 pub mod known_item;
 pub mod metrics;
+pub mod report;
 pub mod results;
 pub mod stats;
 pub mod suite;
+pub mod svg;
 pub mod vectors;
 
 use serde::{Deserialize, Serialize};

@@ -89,11 +89,9 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EvalError + '_ {
     }
 }
 
-/// Writes `run.json` and the rows to `retrieval.parquet` in `dir`, each
-/// through a temporary file renamed into place (a killed run leaves no
-/// half-written file).
+/// Writes the rows to `retrieval.parquet` in `dir`, through a temporary
+/// file renamed into place (a killed run leaves no half-written file).
 pub fn write_retrieval(dir: &Path, info: &RunInfo, rows: &[QueryResult]) -> Result<(), EvalError> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
     let n = rows.len();
     let repeat = |v: &str| vec![v.to_owned(); n];
     let mut df = df!(
@@ -113,7 +111,12 @@ pub fn write_retrieval(dir: &Path, info: &RunInfo, rows: &[QueryResult]) -> Resu
         "latency_ms" => rows.iter().map(|r| r.latency_ms).collect::<Vec<_>>(),
     )
     .map_err(pl)?;
-    write_parquet(dir, RETRIEVAL_FILE, &mut df)?;
+    write_parquet(dir, RETRIEVAL_FILE, &mut df)
+}
+
+/// Writes the run's `run.json` in `dir` (through a temporary file).
+pub fn write_run_info(dir: &Path, info: &RunInfo) -> Result<(), EvalError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
     let json = serde_json::to_vec_pretty(info)
         .map_err(|e| EvalError::Analytics(format!("run info: {e}")))?;
     let run = dir.join(RUN_FILE);
@@ -273,6 +276,7 @@ mod tests {
             rows.push(row("vector", q, 1.0, 10.0));
         }
         write_retrieval(dir.path(), &info, &rows).unwrap();
+        write_run_info(dir.path(), &info).unwrap();
         assert_eq!(read_run_info(dir.path()).unwrap(), info);
         let s = summarise_retrieval(&dir.path().join(RETRIEVAL_FILE), 3).unwrap();
         assert_eq!(s.keys().collect::<Vec<_>>(), ["bm25", "vector"]);

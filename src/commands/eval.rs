@@ -14,8 +14,10 @@ use anyhow::{Context as _, Result};
 use hearth_assistant::Retriever;
 use hearth_embed::Embedder;
 use hearth_eval::metrics::{mrr_at, ndcg_at, recall_at};
+use hearth_eval::report::{Report, compare};
 use hearth_eval::results::{
     QueryResult, RETRIEVAL_FILE, RetrievalSummary, RunInfo, summarise_retrieval, write_retrieval,
+    write_run_info,
 };
 use hearth_eval::suite::{AssistantSuite, Corpus, CorpusDoc, RetrievalSuite};
 use hearth_store::{Index, SearchMode};
@@ -31,6 +33,79 @@ const DEPTH: usize = 200;
 pub fn run(ctx: &Context, cmd: EvalCommand) -> Result<ExitCode> {
     match cmd {
         EvalCommand::Run(args) => run_suite(ctx, &args),
+        EvalCommand::Report(args) => {
+            let dir = run_dir(ctx, args.run.as_deref())?;
+            let report = Report::load(&dir, 42)?;
+            let out = args.out.clone().unwrap_or_else(|| dir.clone());
+            std::fs::create_dir_all(&out)?;
+            std::fs::write(out.join("report.md"), report.markdown())?;
+            std::fs::write(out.join("report.html"), report.html())?;
+            print!("{}", report.markdown());
+            println!(
+                "\nwrote {} and {}",
+                out.join("report.md").display(),
+                out.join("report.html").display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        EvalCommand::Compare(args) => {
+            let before = Report::load(&run_dir(ctx, Some(&args.before))?, 42)?;
+            let after = Report::load(&run_dir(ctx, Some(&args.after))?, 42)?;
+            let rows = compare(&before, &after);
+            anyhow::ensure!(!rows.is_empty(), "the two runs share no metric");
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!(
+                    "{:<22} {:>8} {:>15} {:>8}",
+                    "metric", "before", "95% CI", "after"
+                );
+                for r in &rows {
+                    println!(
+                        "{:<22} {:>8.3} {:>15} {:>8.3}{}",
+                        r.metric,
+                        r.before,
+                        format!("{:.3}–{:.3}", r.before_ci.0, r.before_ci.1),
+                        r.after,
+                        if r.regression { "  REGRESSION" } else { "" }
+                    );
+                }
+            }
+            Ok(if rows.iter().any(|r| r.regression) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+/// A run's folder: `run` as a path, else as an id under
+/// `<data-dir>/eval/runs/`; the latest run when none is named.
+fn run_dir(ctx: &Context, run: Option<&str>) -> Result<PathBuf> {
+    let runs = ctx.data_dir.join("eval/runs");
+    match run {
+        Some(r) if Path::new(r).join("run.json").exists() => Ok(PathBuf::from(r)),
+        Some(r) if runs.join(r).join("run.json").exists() => Ok(runs.join(r)),
+        Some(r) => anyhow::bail!(
+            "no run `{r}` (neither a run folder nor an id in {})",
+            runs.display()
+        ),
+        None => {
+            let mut ids: Vec<PathBuf> = std::fs::read_dir(&runs)
+                .with_context(|| {
+                    format!(
+                        "no runs in {} yet: run `hearth eval run` first",
+                        runs.display()
+                    )
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("run.json").exists())
+                .collect();
+            ids.sort();
+            ids.pop()
+                .with_context(|| format!("no runs in {} yet", runs.display()))
+        }
     }
 }
 
@@ -71,7 +146,7 @@ fn run_suite(ctx: &Context, args: &EvalRunArgs) -> Result<ExitCode> {
         .or_else(|| assistant.as_ref().map(|s| s.name.clone()))
         .unwrap_or_default();
     let started = chrono::Utc::now();
-    let run_id = format!("{}-{name}", started.format("%Y%m%d-%H%M%S"));
+    let run_id = format!("{}-{name}", started.format("%Y%m%d-%H%M%S%.3f"));
     let info = RunInfo {
         run_id: run_id.clone(),
         suite: name,
@@ -83,6 +158,7 @@ fn run_suite(ctx: &Context, args: &EvalRunArgs) -> Result<ExitCode> {
         seed: args.seed,
     };
     let run_dir = ctx.data_dir.join("eval/runs").join(&run_id);
+    write_run_info(&run_dir, &info)?;
     let mut json = serde_json::json!({"run": run_id, "suite": info.suite, "results": run_dir});
     if !args.json {
         println!(
