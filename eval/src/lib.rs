@@ -12,6 +12,7 @@ pub mod known_item;
 pub mod metrics;
 pub mod report;
 pub mod results;
+pub mod routing;
 pub mod stats;
 pub mod suite;
 pub mod svg;

@@ -48,6 +48,7 @@ pub fn run(ctx: &Context, cmd: EvalCommand) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        EvalCommand::Routing(args) => super::eval_routing::run(ctx, &args),
         EvalCommand::Compare(args) => {
             let before = Report::load(&run_dir(ctx, Some(&args.before))?, 42)?;
             let after = Report::load(&run_dir(ctx, Some(&args.after))?, 42)?;
@@ -330,7 +331,7 @@ fn print_retrieval(queries: usize, summary: &BTreeMap<String, RetrievalSummary>)
 }
 
 /// `git describe --always --dirty` of the source checkout, or `unknown`.
-fn git_revision() -> String {
+pub(super) fn git_revision() -> String {
     std::process::Command::new("git")
         .args([
             "-C",
@@ -349,7 +350,7 @@ fn git_revision() -> String {
 }
 
 /// CPU model and logical cores.
-fn machine() -> String {
+pub(super) fn machine() -> String {
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {

@@ -10,6 +10,7 @@ mod compact;
 mod demo;
 mod eval;
 mod eval_assistant;
+mod eval_routing;
 mod index;
 mod models;
 mod roofline;
