@@ -89,14 +89,7 @@ fn pl(e: PolarsError) -> EvalError {
 /// Writes the rows to `assistant.parquet` in `dir` (through a temporary
 /// file renamed into place), with the run's context on every row.
 pub fn write_answers(dir: &Path, info: &RunInfo, rows: &[AnswerResult]) -> Result<(), EvalError> {
-    let n = rows.len();
-    let repeat = |v: &str| vec![v.to_owned(); n];
-    let mut df = df!(
-        "run_id" => repeat(&info.run_id),
-        "suite" => repeat(&info.suite),
-        "git_revision" => repeat(&info.git_revision),
-        "machine" => repeat(&info.machine),
-        "seed" => vec![info.seed; n],
+    let df = df!(
         "query_id" => rows.iter().map(|r| r.query_id.clone()).collect::<Vec<_>>(),
         "tier" => rows.iter().map(|r| r.tier.clone()).collect::<Vec<_>>(),
         "correct" => rows.iter().map(|r| r.correct).collect::<Vec<_>>(),
@@ -110,7 +103,11 @@ pub fn write_answers(dir: &Path, info: &RunInfo, rows: &[AnswerResult]) -> Resul
         "cost_usd" => rows.iter().map(|r| r.cost_usd).collect::<Vec<_>>(),
     )
     .map_err(pl)?;
-    crate::results::write_parquet(dir, ASSISTANT_FILE, &mut df)
+    crate::results::write_parquet(
+        dir,
+        ASSISTANT_FILE,
+        &mut crate::results::with_run_context(info, df)?,
+    )
 }
 
 /// The aggregates of an `assistant.parquet` file (polars, lazily).
@@ -247,16 +244,7 @@ mod tests {
     #[test]
     fn routing_split_accuracy_and_cost() {
         let dir = tempfile::tempdir().unwrap();
-        let info = RunInfo {
-            run_id: "r".into(),
-            suite: "s".into(),
-            started: "2026-12-02T00:00:00Z".into(),
-            git_revision: "g".into(),
-            machine: "m".into(),
-            embedding_model: "e".into(),
-            hearth_version: "0".into(),
-            seed: 1,
-        };
+        let info = crate::results::test_info("r");
         let rows = vec![
             row(0, "local", true, 100.0, 0.0),
             row(1, "local", false, 300.0, 0.0),

@@ -313,16 +313,7 @@ mod tests {
     use crate::results::{QueryResult, write_retrieval, write_run_info};
 
     fn run(dir: &Path, id: &str, hits: usize) {
-        let info = RunInfo {
-            run_id: id.into(),
-            suite: "s".into(),
-            started: "2026-12-02T00:00:00Z".into(),
-            git_revision: "g".into(),
-            machine: "m".into(),
-            embedding_model: "e".into(),
-            hearth_version: "0".into(),
-            seed: 1,
-        };
+        let info = crate::results::test_info(id);
         let rows: Vec<QueryResult> = (0..40)
             .map(|q| {
                 let score = if q < hits { 1.0 } else { 0.0 };

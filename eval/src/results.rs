@@ -92,15 +92,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EvalError + '_ {
 /// Writes the rows to `retrieval.parquet` in `dir`, through a temporary
 /// file renamed into place (a killed run leaves no half-written file).
 pub fn write_retrieval(dir: &Path, info: &RunInfo, rows: &[QueryResult]) -> Result<(), EvalError> {
-    let n = rows.len();
-    let repeat = |v: &str| vec![v.to_owned(); n];
-    let mut df = df!(
-        "run_id" => repeat(&info.run_id),
-        "suite" => repeat(&info.suite),
-        "git_revision" => repeat(&info.git_revision),
-        "machine" => repeat(&info.machine),
-        "embedding_model" => repeat(&info.embedding_model),
-        "seed" => vec![info.seed; n],
+    let df = df!(
         "query_id" => rows.iter().map(|r| r.query_id.clone()).collect::<Vec<_>>(),
         "mode" => rows.iter().map(|r| r.mode.clone()).collect::<Vec<_>>(),
         "ndcg_at_10" => rows.iter().map(|r| r.ndcg_at_10).collect::<Vec<_>>(),
@@ -111,7 +103,39 @@ pub fn write_retrieval(dir: &Path, info: &RunInfo, rows: &[QueryResult]) -> Resu
         "latency_ms" => rows.iter().map(|r| r.latency_ms).collect::<Vec<_>>(),
     )
     .map_err(pl)?;
-    write_parquet(dir, RETRIEVAL_FILE, &mut df)
+    write_parquet(dir, RETRIEVAL_FILE, &mut with_run_context(info, df)?)
+}
+
+/// `df` with the run's context (run id, suite, git revision, machine,
+/// embedding model, seed) as its first columns, the same on every row.
+pub(crate) fn with_run_context(info: &RunInfo, df: DataFrame) -> Result<DataFrame, EvalError> {
+    let n = df.height();
+    let repeat = |v: &str| vec![v.to_owned(); n];
+    let context = df!(
+        "run_id" => repeat(&info.run_id),
+        "suite" => repeat(&info.suite),
+        "git_revision" => repeat(&info.git_revision),
+        "machine" => repeat(&info.machine),
+        "embedding_model" => repeat(&info.embedding_model),
+        "seed" => vec![info.seed; n],
+    )
+    .map_err(pl)?;
+    context.hstack(df.columns()).map_err(pl)
+}
+
+/// A run's context for tests.
+#[cfg(test)]
+pub(crate) fn test_info(run_id: &str) -> RunInfo {
+    RunInfo {
+        run_id: run_id.into(),
+        suite: "s".into(),
+        started: "2026-12-02T00:00:00Z".into(),
+        git_revision: "g".into(),
+        machine: "m".into(),
+        embedding_model: "e".into(),
+        hearth_version: "0".into(),
+        seed: 1,
+    }
 }
 
 /// Writes the run's `run.json` in `dir` (through a temporary file).
@@ -260,16 +284,7 @@ mod tests {
     #[test]
     fn rows_round_trip_through_parquet_into_summaries() {
         let dir = tempfile::tempdir().unwrap();
-        let info = RunInfo {
-            run_id: "r1".into(),
-            suite: "s".into(),
-            started: "2026-12-02T00:00:00Z".into(),
-            git_revision: "abc".into(),
-            machine: "test".into(),
-            embedding_model: "m".into(),
-            hearth_version: "0".into(),
-            seed: 3,
-        };
+        let info = test_info("r1");
         let mut rows = Vec::new();
         for q in 0..20 {
             rows.push(row("bm25", q, if q % 2 == 0 { 1.0 } else { 0.0 }, q as f64));
@@ -278,7 +293,7 @@ mod tests {
         write_retrieval(dir.path(), &info, &rows).unwrap();
         write_run_info(dir.path(), &info).unwrap();
         assert_eq!(read_run_info(dir.path()).unwrap(), info);
-        let s = summarise_retrieval(&dir.path().join(RETRIEVAL_FILE), 3).unwrap();
+        let s = summarise_retrieval(&dir.path().join(RETRIEVAL_FILE), 1).unwrap();
         assert_eq!(s.keys().collect::<Vec<_>>(), ["bm25", "vector"]);
         let bm25 = &s["bm25"];
         assert_eq!(bm25.queries, 20);

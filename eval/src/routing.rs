@@ -319,13 +319,7 @@ pub fn write_routing(
     rows: &[RoutingRow],
 ) -> Result<(), EvalError> {
     use polars::prelude::*;
-    let n = rows.len();
-    let repeat = |v: &str| vec![v.to_owned(); n];
-    let mut df = df!(
-        "run_id" => repeat(&info.run_id),
-        "git_revision" => repeat(&info.git_revision),
-        "machine" => repeat(&info.machine),
-        "seed" => vec![info.seed; n],
+    let df = df!(
         "query_id" => rows.iter().map(|r| r.query_id.clone()).collect::<Vec<_>>(),
         "benchmark" => rows.iter().map(|r| r.benchmark.as_str()).collect::<Vec<_>>(),
         "topic" => rows.iter().map(|r| r.topic.clone()).collect::<Vec<_>>(),
@@ -337,7 +331,11 @@ pub fn write_routing(
         "completion_tokens" => rows.iter().map(|r| r.completion_tokens).collect::<Vec<_>>(),
     )
     .map_err(|e| EvalError::Analytics(e.to_string()))?;
-    crate::results::write_parquet(dir, ROUTING_FILE, &mut df)
+    crate::results::write_parquet(
+        dir,
+        ROUTING_FILE,
+        &mut crate::results::with_run_context(info, df)?,
+    )
 }
 
 #[cfg(test)]
