@@ -7,6 +7,13 @@ use common::{hearth, json, ok};
 use polars::prelude::{ParquetReader, SerReader};
 use serde_json::Value;
 
+/// `hearth eval run --suite demo ARGS… --json`.
+fn demo_run(data: &std::path::Path, args: &[&str]) -> Value {
+    let mut all = vec!["eval", "run", "--suite", "demo", "--json"];
+    all.extend_from_slice(args);
+    json(hearth(data, &all))
+}
+
 fn metric(run: &Value, mode: &str, name: &str) -> f64 {
     run[mode][name]
         .as_f64()
@@ -143,18 +150,7 @@ fn a_beir_suite_runs_in_every_mode_and_writes_parquet_rows() {
 #[test]
 fn the_demo_suite_scores_the_demo_corpus() {
     let data = tempfile::tempdir().unwrap();
-    let run = json(hearth(
-        data.path(),
-        &[
-            "eval",
-            "run",
-            "--suite",
-            "demo",
-            "--only",
-            "retrieval",
-            "--json",
-        ],
-    ));
+    let run = demo_run(data.path(), &["--only", "retrieval"]);
     assert!(run.get("assistant").is_none(), "{run:#}");
     assert_eq!(run["queries"], 30);
     for mode in ["bm25", "vector", "hybrid"] {
@@ -172,20 +168,7 @@ fn the_demo_suite_scores_the_demo_corpus() {
 fn the_demo_suite_answers_with_the_assistant_and_meters_into_the_run() {
     let data = tempfile::tempdir().unwrap();
     // One question keeps this quick: the gold answer must be found and cited.
-    let run = json(hearth(
-        data.path(),
-        &[
-            "eval",
-            "run",
-            "--suite",
-            "demo",
-            "--only",
-            "assistant",
-            "--limit",
-            "1",
-            "--json",
-        ],
-    ));
+    let run = demo_run(data.path(), &["--only", "assistant", "--limit", "1"]);
     assert!(run.get("hybrid").is_none(), "{run:#}");
     let a = &run["assistant"];
     assert_eq!(a["questions"], 1, "{run:#}");
