@@ -346,4 +346,14 @@ fn the_routing_suite_answers_on_both_tiers_and_sweeps_the_gate() {
         .finish()
         .unwrap();
     assert_eq!(df.height(), 6);
+
+    // The report draws the sweep: accuracy against the share escalated.
+    let report = ok(hearth(data.path(), &["eval", "report"]));
+    assert!(
+        report.contains("## Routing (micro weak, local strong)"),
+        "{report}"
+    );
+    assert!(report.contains("| all (3) |"), "{report}");
+    let page = std::path::PathBuf::from(run["results"].as_str().unwrap()).join("report.html");
+    assert_eq!(charts_drawn(&page), ["router-sweep"]);
 }

@@ -1,6 +1,7 @@
 //! Reports over a run's Parquet files: a Markdown summary and a
 //! self-contained HTML page with SVG charts (retrieval metrics by mode,
-//! the routing split, the latency CDF per tier), and the comparison of two runs that flags regressions beyond the
+//! the routing split, the latency CDF per tier, and the router sweep's
+//! accuracy against the share sent to the strong tier), and the comparison of two runs that flags regressions beyond the
 //! first run's confidence interval.
 //!
 //! ```no_run
@@ -23,6 +24,7 @@ use crate::answers::{ASSISTANT_FILE, AnswerSummary, summarise_answers};
 use crate::results::{
     RETRIEVAL_FILE, RetrievalSummary, RunInfo, read_run_info, summarise_retrieval,
 };
+use crate::routing::{ROUTING_FILE, RoutingSummary, read_routing, summarise_routing};
 use crate::svg::{Bars, Lines, bar_chart, cdf, escape, line_chart};
 
 /// A run's context and aggregates, ready to render.
@@ -31,6 +33,8 @@ pub struct Report {
     pub info: RunInfo,
     pub retrieval: BTreeMap<String, RetrievalSummary>,
     pub assistant: Option<AnswerSummary>,
+    /// The routing suite's accuracy per tier and gate sweep.
+    pub routing: Option<RoutingSummary>,
     /// Latencies (ms) of the assistant's answers, per tier chosen.
     #[serde(skip)]
     latencies: BTreeMap<String, Vec<f64>>,
@@ -59,10 +63,21 @@ impl Report {
         } else {
             (None, BTreeMap::new())
         };
+        let routing_path = dir.join(ROUTING_FILE);
+        let routing = if routing_path.exists() {
+            let (rows, tiers) = read_routing(&routing_path)?;
+            match tiers.as_slice() {
+                [weak, strong, ..] => Some(summarise_routing(&rows, weak, strong)),
+                _ => None,
+            }
+        } else {
+            None
+        };
         Ok(Self {
             info,
             retrieval,
             assistant,
+            routing,
             latencies,
         })
     }
@@ -70,9 +85,14 @@ impl Report {
     /// The headline tables in Markdown.
     pub fn markdown(&self) -> String {
         let i = &self.info;
+        let model = if i.embedding_model.is_empty() {
+            String::new()
+        } else {
+            format!(", embedding model {}", i.embedding_model)
+        };
         let mut md = format!(
-            "# Hearth eval: {}\n\nRun `{}`, {} — git `{}`, {}, embedding model {}, seed {}.\n",
-            i.suite, i.run_id, i.started, i.git_revision, i.machine, i.embedding_model, i.seed
+            "# Hearth eval: {}\n\nRun `{}`, {} — git `{}`, {}{model}, seed {}.\n",
+            i.suite, i.run_id, i.started, i.git_revision, i.machine, i.seed
         );
         if let Some(a) = &self.assistant {
             let ci = a
@@ -103,6 +123,27 @@ impl Report {
                     t.p50_ms / 1e3,
                     t.p95_ms / 1e3
                 );
+            }
+        }
+        if let Some(r) = &self.routing {
+            let _ = write!(
+                md,
+                "\n## Routing ({} weak, {} strong)\n\n| tier | all | mmlu | gsm8k |\n|---|---|---|---|\n",
+                r.weak, r.strong
+            );
+            for (tier, acc) in &r.tiers {
+                let get = |k: &str| acc.get(k).map(|v| format!("{v:.3}")).unwrap_or_default();
+                let _ = writeln!(
+                    md,
+                    "| {tier} | {} | {} | {} |",
+                    get("all"),
+                    get("mmlu"),
+                    get("gsm8k")
+                );
+            }
+            md.push_str("\n| questions | router APGR |\n|---|---|\n");
+            for (group, f) in &r.router {
+                let _ = writeln!(md, "| {group} ({}) | {:.3} |", f.questions, f.apgr);
             }
         }
         if !self.retrieval.is_empty() {
@@ -176,21 +217,50 @@ impl Report {
                 steps: true,
             }));
         }
+        if let Some(r) = &self.routing {
+            charts.push(line_chart(&Lines {
+                name: "router-sweep",
+                title: "Router sweep: accuracy against share sent to the strong tier",
+                series: r
+                    .router
+                    .iter()
+                    .map(|(group, f)| {
+                        let points = f.sweep.iter().map(|p| (p.escalated, p.accuracy)).collect();
+                        (format!("{group} (APGR {:.2})", f.apgr), points)
+                    })
+                    .collect(),
+                x_label: &format!("share of requests sent to {} (cost)", r.strong),
+                y_label: "accuracy",
+                steps: false,
+            }));
+        }
         charts
     }
 
     /// A self-contained HTML page: the Markdown tables as HTML, then the charts.
     pub fn html(&self) -> String {
         let charts = self.charts();
+        // Markdown to HTML: headings, paragraphs, and each run of table rows
+        // (up to a blank or other line) as one table.
         let mut body = String::new();
+        let mut in_table = false;
         for line in self.markdown().lines() {
+            let row = line.strip_prefix('|');
+            if in_table && row.is_none() {
+                body.push_str("</table>\n");
+                in_table = false;
+            }
             if let Some(h) = line.strip_prefix("# ") {
                 let _ = writeln!(body, "<h1>{}</h1>", escape(h));
             } else if let Some(h) = line.strip_prefix("## ") {
                 let _ = writeln!(body, "<h2>{}</h2>", escape(h));
             } else if line.starts_with("|---") {
                 continue;
-            } else if let Some(row) = line.strip_prefix('|') {
+            } else if let Some(row) = row {
+                if !in_table {
+                    body.push_str("<table>\n");
+                    in_table = true;
+                }
                 let cells: Vec<String> = row
                     .trim_end_matches('|')
                     .split('|')
@@ -201,17 +271,9 @@ impl Report {
                 let _ = writeln!(body, "<p>{}</p>", escape(line).replace('`', ""));
             }
         }
-        // Consecutive rows become one table.
-        let body = body
-            .replace("</p>\n<tr>", "</p>\n<table>\n<tr>")
-            .replace("</h2>\n<tr>", "</h2>\n<table>\n<tr>")
-            .replace("</tr>\n<h", "</tr>\n</table>\n<h")
-            .replace("</tr>\n<p>", "</tr>\n</table>\n<p>");
-        let body = if body.trim_end().ends_with("</tr>") {
-            format!("{body}</table>\n")
-        } else {
-            body
-        };
+        if in_table {
+            body.push_str("</table>\n");
+        }
         format!(
             r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Hearth eval: {title}</title>

@@ -338,6 +338,142 @@ pub fn write_routing(
     )
 }
 
+/// The router figures of one group of questions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouterFigures {
+    pub questions: usize,
+    pub apgr: f64,
+    pub sweep: Vec<SweepPoint>,
+}
+
+/// Accuracy per tier and the gate's sweep, per group (`all`, `mmlu`, `gsm8k`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoutingSummary {
+    pub weak: String,
+    pub strong: String,
+    /// Accuracy per tier, then per group.
+    pub tiers: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>,
+    pub router: std::collections::BTreeMap<String, RouterFigures>,
+}
+
+/// Summarises rows answered on `weak` and `strong` (questions answered on
+/// only one of them are left out of the sweep).
+pub fn summarise_routing(rows: &[RoutingRow], weak: &str, strong: &str) -> RoutingSummary {
+    use std::collections::{BTreeMap, HashMap};
+    let groups = [
+        ("all", None),
+        ("mmlu", Some(Benchmark::Mmlu)),
+        ("gsm8k", Some(Benchmark::Gsm8k)),
+    ];
+    let by_key: HashMap<(&str, &str), &RoutingRow> = rows
+        .iter()
+        .map(|r| ((r.query_id.as_str(), r.tier.as_str()), r))
+        .collect();
+    let mut tiers: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    let mut router = BTreeMap::new();
+    for (name, benchmark) in groups {
+        let in_group: Vec<&RoutingRow> = rows
+            .iter()
+            .filter(|r| benchmark.is_none_or(|b| r.benchmark == b))
+            .collect();
+        for tier in [weak, strong] {
+            let of: Vec<&&RoutingRow> = in_group.iter().filter(|r| r.tier == tier).collect();
+            if !of.is_empty() {
+                let right = of.iter().filter(|r| r.correct).count() as f64;
+                tiers
+                    .entry(tier.to_owned())
+                    .or_default()
+                    .insert(name.to_owned(), right / of.len() as f64);
+            }
+        }
+        let pairs: Vec<PairOutcome> = in_group
+            .iter()
+            .filter(|r| r.tier == weak)
+            .filter_map(|w| {
+                let s = by_key.get(&(w.query_id.as_str(), strong))?;
+                Some(PairOutcome {
+                    weak_correct: w.correct,
+                    weak_logprob: w.mean_logprob,
+                    strong_correct: s.correct,
+                })
+            })
+            .collect();
+        if let Some((sweep, apgr)) = sweep(&pairs) {
+            router.insert(
+                name.to_owned(),
+                RouterFigures {
+                    questions: pairs.len(),
+                    apgr,
+                    sweep,
+                },
+            );
+        }
+    }
+    RoutingSummary {
+        weak: weak.to_owned(),
+        strong: strong.to_owned(),
+        tiers,
+        router,
+    }
+}
+
+/// The rows of a `routing.parquet` file, in file order, and the tiers in
+/// the order they first appear (the weak tier's rows are written first).
+pub fn read_routing(path: &Path) -> Result<(Vec<RoutingRow>, Vec<String>), EvalError> {
+    use polars::prelude::*;
+    let pl = |e: PolarsError| EvalError::Analytics(e.to_string());
+    let df = crate::results::scan(path)?.collect().map_err(pl)?;
+    let text = |name: &str| -> Result<StringChunked, EvalError> {
+        Ok(df.column(name).map_err(pl)?.str().map_err(pl)?.clone())
+    };
+    let num = |name: &str| -> Result<Float64Chunked, EvalError> {
+        let c = df
+            .column(name)
+            .map_err(pl)?
+            .cast(&DataType::Float64)
+            .map_err(pl)?;
+        Ok(c.f64().map_err(pl)?.clone())
+    };
+    let (ids, benchmarks, topics, tiers) = (
+        text("query_id")?,
+        text("benchmark")?,
+        text("topic")?,
+        text("tier")?,
+    );
+    let correct = df
+        .column("correct")
+        .map_err(pl)?
+        .bool()
+        .map_err(pl)?
+        .clone();
+    let (logprob, latency) = (num("mean_logprob")?, num("latency_ms")?);
+    let (prompt, completion) = (num("prompt_tokens")?, num("completion_tokens")?);
+    let mut rows = Vec::with_capacity(df.height());
+    let mut order: Vec<String> = Vec::new();
+    for i in 0..df.height() {
+        let tier = tiers.get(i).unwrap_or_default().to_owned();
+        if !order.contains(&tier) {
+            order.push(tier.clone());
+        }
+        rows.push(RoutingRow {
+            query_id: ids.get(i).unwrap_or_default().to_owned(),
+            benchmark: if benchmarks.get(i) == Some("gsm8k") {
+                Benchmark::Gsm8k
+            } else {
+                Benchmark::Mmlu
+            },
+            topic: topics.get(i).unwrap_or_default().to_owned(),
+            tier,
+            correct: correct.get(i).unwrap_or(false),
+            mean_logprob: logprob.get(i).unwrap_or(f64::NAN),
+            latency_ms: latency.get(i).unwrap_or(f64::NAN),
+            prompt_tokens: prompt.get(i).unwrap_or(0.0) as u64,
+            completion_tokens: completion.get(i).unwrap_or(0.0) as u64,
+        });
+    }
+    Ok((rows, order))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,6 +555,39 @@ mod tests {
         assert_eq!(points.last().unwrap().escalated, 1.0);
         // PGR rises linearly to 1 at 40% escalated, then stays: 0.2 + 0.6.
         assert!((apgr - 0.8).abs() < 1e-9, "{apgr}");
+    }
+
+    #[test]
+    fn rows_round_trip_and_summarise() {
+        let dir = tempfile::tempdir().unwrap();
+        let row = |q: usize, tier: &str, correct: bool, lp: f64| RoutingRow {
+            query_id: format!("gsm8k-{q}"),
+            benchmark: Benchmark::Gsm8k,
+            topic: "gsm8k".into(),
+            tier: tier.into(),
+            correct,
+            mean_logprob: lp,
+            latency_ms: 1.0,
+            prompt_tokens: 10,
+            completion_tokens: 5,
+        };
+        let rows = vec![
+            row(0, "micro", true, -0.1),
+            row(1, "micro", false, -2.0),
+            row(0, "local", true, -0.2),
+            row(1, "local", true, -0.3),
+        ];
+        write_routing(dir.path(), &crate::results::test_info("r"), &rows).unwrap();
+        let (back, tiers) = read_routing(&dir.path().join(ROUTING_FILE)).unwrap();
+        assert_eq!(back, rows);
+        assert_eq!(tiers, ["micro", "local"]);
+        let s = summarise_routing(&back, "micro", "local");
+        assert_eq!(s.tiers["micro"]["gsm8k"], 0.5);
+        assert_eq!(s.tiers["local"]["all"], 1.0);
+        assert!(!s.tiers["local"].contains_key("mmlu"));
+        assert_eq!(s.router["gsm8k"].questions, 2);
+        assert!(s.router["gsm8k"].apgr > 0.5);
+        assert!(!s.router.contains_key("mmlu"));
     }
 
     proptest! {

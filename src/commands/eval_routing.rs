@@ -2,7 +2,6 @@
 //! strong local tier (greedy, no retrieval), one Parquet row per question
 //! and tier; then the confidence gate swept over its thresholds.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -11,8 +10,8 @@ use anyhow::{Context as _, Result};
 use hearth_assistant::{ChatMessage, GenerationParams, Tier};
 use hearth_eval::results::{RunInfo, write_run_info};
 use hearth_eval::routing::{
-    Benchmark, PairOutcome, RoutingRow, SweepPoint, is_correct, load_gsm8k, load_mmlu, max_tokens,
-    sweep, system_prompt, write_routing,
+    RoutingRow, RoutingSummary, is_correct, load_gsm8k, load_mmlu, max_tokens, summarise_routing,
+    system_prompt, write_routing,
 };
 use serde::Serialize;
 
@@ -25,17 +24,8 @@ use crate::context::Context;
 struct Figures {
     run: String,
     results: PathBuf,
-    /// Accuracy per tier, per benchmark and over all.
-    tiers: BTreeMap<String, BTreeMap<String, f64>>,
-    /// Per benchmark and over all: the sweep and its APGR.
-    router: BTreeMap<String, RouterFigures>,
-}
-
-#[derive(Debug, Serialize)]
-struct RouterFigures {
-    questions: usize,
-    apgr: f64,
-    sweep: Vec<SweepPoint>,
+    #[serde(flatten)]
+    summary: RoutingSummary,
 }
 
 /// The data folder, fetched (and verified) by the project script when missing.
@@ -133,7 +123,11 @@ pub fn run(ctx: &Context, args: &EvalRoutingArgs) -> Result<ExitCode> {
         }
     }
     write_routing(&run_dir, &info, &rows)?;
-    let figures = figures(&rows, &questions, &tiers, run_id, run_dir);
+    let figures = Figures {
+        run: run_id,
+        results: run_dir,
+        summary: summarise_routing(&rows, &tiers[0].to_string(), &tiers[1].to_string()),
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&figures)?);
     } else {
@@ -142,76 +136,13 @@ pub fn run(ctx: &Context, args: &EvalRoutingArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn figures(
-    rows: &[RoutingRow],
-    questions: &[hearth_eval::routing::RoutingQuestion],
-    tiers: &[Tier],
-    run: String,
-    results: PathBuf,
-) -> Figures {
-    let (weak, strong) = (tiers[0].to_string(), tiers[1].to_string());
-    let groups = [
-        ("all", None),
-        ("mmlu", Some(Benchmark::Mmlu)),
-        ("gsm8k", Some(Benchmark::Gsm8k)),
-    ];
-    let mut accuracy: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-    let mut router = BTreeMap::new();
-    for (name, benchmark) in groups {
-        let in_group = |r: &&RoutingRow| benchmark.is_none_or(|b| r.benchmark == b);
-        for tier in [&weak, &strong] {
-            let of: Vec<&RoutingRow> = rows
-                .iter()
-                .filter(in_group)
-                .filter(|r| &r.tier == tier)
-                .collect();
-            if !of.is_empty() {
-                let right = of.iter().filter(|r| r.correct).count() as f64;
-                accuracy
-                    .entry(tier.clone())
-                    .or_default()
-                    .insert(name.to_owned(), right / of.len() as f64);
-            }
-        }
-        let pairs: Vec<PairOutcome> = questions
-            .iter()
-            .filter(|q| benchmark.is_none_or(|b| q.benchmark == b))
-            .filter_map(|q| {
-                let find = |t: &str| rows.iter().find(|r| r.query_id == q.id && r.tier == t);
-                let (w, s) = (find(&weak)?, find(&strong)?);
-                Some(PairOutcome {
-                    weak_correct: w.correct,
-                    weak_logprob: w.mean_logprob,
-                    strong_correct: s.correct,
-                })
-            })
-            .collect();
-        if let Some((sweep, apgr)) = sweep(&pairs) {
-            router.insert(
-                name.to_owned(),
-                RouterFigures {
-                    questions: pairs.len(),
-                    apgr,
-                    sweep,
-                },
-            );
-        }
-    }
-    Figures {
-        run,
-        results,
-        tiers: accuracy,
-        router,
-    }
-}
-
 fn print(f: &Figures, tiers: &[Tier]) {
     println!(
         "routing run {} ({} weak, {} strong)",
         f.run, tiers[0], tiers[1]
     );
     println!("{:<8} {:>8} {:>8} {:>8}", "tier", "all", "mmlu", "gsm8k");
-    for (tier, acc) in &f.tiers {
+    for (tier, acc) in &f.summary.tiers {
         let get = |k: &str| acc.get(k).map(|v| format!("{v:.3}")).unwrap_or_default();
         println!(
             "{tier:<8} {:>8} {:>8} {:>8}",
@@ -220,7 +151,7 @@ fn print(f: &Figures, tiers: &[Tier]) {
             get("gsm8k")
         );
     }
-    for (name, r) in &f.router {
+    for (name, r) in &f.summary.router {
         println!(
             "\nrouter on {name} ({} questions): APGR {:.3}",
             r.questions, r.apgr
