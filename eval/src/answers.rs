@@ -82,9 +82,7 @@ pub struct AnswerSummary {
     pub by_tier: BTreeMap<String, TierSummary>,
 }
 
-fn pl(e: PolarsError) -> EvalError {
-    EvalError::Analytics(e.to_string())
-}
+use crate::polars_error as pl;
 
 /// Writes the rows to `assistant.parquet` in `dir` (through a temporary
 /// file renamed into place), with the run's context on every row.

@@ -40,6 +40,11 @@ pub enum EvalError {
     },
 }
 
+/// A polars failure as an [`EvalError`].
+pub(crate) fn polars_error(e: polars::prelude::PolarsError) -> EvalError {
+    EvalError::Analytics(e.to_string())
+}
+
 /// One question with its gold answer and gold source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Question {

@@ -40,9 +40,7 @@ pub struct Report {
     latencies: BTreeMap<String, Vec<f64>>,
 }
 
-fn pl(e: PolarsError) -> EvalError {
-    EvalError::Analytics(e.to_string())
-}
+use crate::polars_error as pl;
 
 impl Report {
     /// Reads the run in `dir` (`run.json` and whichever Parquet files it has).

@@ -78,9 +78,7 @@ pub struct RetrievalSummary {
     pub p99_ms: f64,
 }
 
-fn pl(e: PolarsError) -> EvalError {
-    EvalError::Analytics(e.to_string())
-}
+use crate::polars_error as pl;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EvalError + '_ {
     move |source| EvalError::Io {

@@ -330,7 +330,7 @@ pub fn write_routing(
         "prompt_tokens" => rows.iter().map(|r| r.prompt_tokens).collect::<Vec<_>>(),
         "completion_tokens" => rows.iter().map(|r| r.completion_tokens).collect::<Vec<_>>(),
     )
-    .map_err(|e| EvalError::Analytics(e.to_string()))?;
+    .map_err(crate::polars_error)?;
     crate::results::write_parquet(
         dir,
         ROUTING_FILE,
@@ -420,8 +420,8 @@ pub fn summarise_routing(rows: &[RoutingRow], weak: &str, strong: &str) -> Routi
 /// The rows of a `routing.parquet` file, in file order, and the tiers in
 /// the order they first appear (the weak tier's rows are written first).
 pub fn read_routing(path: &Path) -> Result<(Vec<RoutingRow>, Vec<String>), EvalError> {
+    use crate::polars_error as pl;
     use polars::prelude::*;
-    let pl = |e: PolarsError| EvalError::Analytics(e.to_string());
     let df = crate::results::scan(path)?.collect().map_err(pl)?;
     let text = |name: &str| -> Result<StringChunked, EvalError> {
         Ok(df.column(name).map_err(pl)?.str().map_err(pl)?.clone())

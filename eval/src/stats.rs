@@ -55,9 +55,7 @@ pub struct IndexAnalytics {
     pub codes_in_memory_bytes: u64,
 }
 
-fn pl(e: PolarsError) -> EvalError {
-    EvalError::Analytics(e.to_string())
-}
+use crate::polars_error as pl;
 
 /// Computes the analytics of the index at `dir`.
 ///
