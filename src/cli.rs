@@ -1,6 +1,7 @@
 //! Command-line arguments.
 
 use clap::{Args, Parser, Subcommand};
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Hearth: a local-first index of your mail, documents and messages.
@@ -334,7 +335,7 @@ pub enum EvalCommand {
     Routing(EvalRoutingArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct EvalRoutingArgs {
     /// MMLU questions to sample.
     #[arg(long, default_value_t = 200)]
@@ -352,10 +353,20 @@ pub struct EvalRoutingArgs {
     /// Seed of the question sample and the bootstrap.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Continue a run that was stopped: RUN (an id or a folder), or the
+    /// latest unfinished routing run. Its own options are used; only the
+    /// questions it has not answered yet are asked.
+    #[arg(long, value_name = "RUN", num_args = 0..=1, default_missing_value = LATEST)]
+    #[serde(skip)]
+    pub resume: Option<String>,
     /// The aggregates as JSON.
     #[arg(long)]
+    #[serde(skip)]
     pub json: bool,
 }
+
+/// `--resume` without a run: the latest unfinished one.
+pub const LATEST: &str = "latest";
 
 #[derive(Debug, Args)]
 pub struct EvalReportArgs {
@@ -377,7 +388,7 @@ pub struct EvalCompareArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct EvalRunArgs {
     /// A suite shipped with Hearth (`fixtures/eval/NAME`: demo, manpages).
     /// A suite directory holds a retrieval part — BEIR (`corpus.jsonl`,
@@ -387,7 +398,7 @@ pub struct EvalRunArgs {
     #[arg(
         long,
         conflicts_with = "suite_dir",
-        required_unless_present = "suite_dir"
+        required_unless_present_any = ["suite_dir", "resume"]
     )]
     pub suite: Option<String>,
     /// A suite directory: BEIR (`corpus.jsonl`, `queries.jsonl`,
@@ -397,9 +408,12 @@ pub struct EvalRunArgs {
     /// Search modes to compare, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "bm25,vector,hybrid")]
     pub modes: Vec<String>,
-    /// Only the first N queries.
-    #[arg(long)]
+    /// Only the first N queries (and questions).
+    #[arg(long, conflicts_with = "sample")]
     pub limit: Option<usize>,
+    /// Only N queries (and questions) drawn at random with `--seed`.
+    #[arg(long)]
+    pub sample: Option<usize>,
     /// Run only this part of the suite: `retrieval` or `assistant`
     /// (default: every part the suite has).
     #[arg(long, value_parser = ["retrieval", "assistant"])]
@@ -407,11 +421,23 @@ pub struct EvalRunArgs {
     /// Most tokens per answer in the assistant part (default from the config, else 96).
     #[arg(long)]
     pub max_tokens: Option<usize>,
-    /// Seed of the bootstrap confidence intervals.
+    /// Configurations of the assistant part, comma-separated: `routed` (the
+    /// router chooses, escalating as `hearth ask` does) and any tier to
+    /// force every request onto (`micro`, `local`, `larger`, `cloud`).
+    #[arg(long, value_delimiter = ',', default_value = "routed")]
+    pub configs: Vec<String>,
+    /// Seed of `--sample` and of the bootstrap confidence intervals.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Continue a run that was stopped: RUN (an id or a folder), or the
+    /// latest unfinished suite run. Its own options are used; only what it
+    /// has not measured yet is run.
+    #[arg(long, value_name = "RUN", num_args = 0..=1, default_missing_value = LATEST)]
+    #[serde(skip)]
+    pub resume: Option<String>,
     /// The run's aggregate metrics as JSON, keyed by mode and metric.
     #[arg(long)]
+    #[serde(skip)]
     pub json: bool,
 }
 

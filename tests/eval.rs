@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{hearth, json, ok};
+use common::{command, hearth, json, kill_when, ok};
 use polars::prelude::{ParquetReader, SerReader};
 use serde_json::Value;
 
@@ -167,16 +167,58 @@ fn the_demo_suite_scores_the_demo_corpus() {
 #[test]
 fn the_demo_suite_answers_with_the_assistant_and_meters_into_the_run() {
     let data = tempfile::tempdir().unwrap();
-    // One question keeps this quick: the gold answer must be found and cited.
-    let run = demo_run(data.path(), &["--only", "assistant", "--limit", "1"]);
+    // One question keeps this quick: the gold answer must be found and cited,
+    // routed and forced onto the local tier. Killed once the routed answer
+    // is on disk, the run resumes with the local one alone.
+    let before = kill_when(
+        data.path(),
+        &[
+            "eval",
+            "run",
+            "--suite",
+            "demo",
+            "--only",
+            "assistant",
+            "--limit",
+            "1",
+            "--configs",
+            "routed,local",
+        ],
+        "[routed] ",
+    );
+    assert!(before.contains(" right on "), "{before}");
+    let resumed = command(data.path())
+        .args(["eval", "run", "--resume", "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&resumed.stderr).into_owned();
+    let run = json(resumed);
+    assert!(
+        stderr.contains("1 of 2 answers already measured") && !stderr.contains("[routed]"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("[local] "), "{stderr}");
     assert!(run.get("hybrid").is_none(), "{run:#}");
-    let a = &run["assistant"];
+    let forced = &run["assistant"]["local"];
+    assert_eq!(forced["questions"], 1, "{run:#}");
+    assert_eq!(forced["local_share"], 1.0, "{run:#}");
+    assert_eq!(forced["by_tier"]["local"]["requests"], 1, "{run:#}");
+    assert!(
+        forced["peak_rss_bytes"].as_u64().unwrap() > 100 << 20,
+        "{run:#}"
+    );
+    let a = &run["assistant"]["routed"];
     assert_eq!(a["questions"], 1, "{run:#}");
     assert_eq!(a["accuracy"], 1.0, "{run:#}");
     assert_eq!(a["citation_accuracy"], 1.0, "{run:#}");
     assert_eq!(a["local_share"], 1.0);
     assert_eq!(a["cost_usd"], 0.0);
     assert!(a["tokens"].as_u64().unwrap() > 100);
+    assert!(a["retrieval_p50_ms"].as_f64().unwrap() > 0.0, "{run:#}");
+    assert!(
+        a["generation_p50_ms"].as_f64().unwrap() < a["p50_ms"].as_f64().unwrap(),
+        "{run:#}"
+    );
     let tiers = a["by_tier"].as_object().unwrap();
     let shares: f64 = tiers.values().map(|t| t["share"].as_f64().unwrap()).sum();
     assert!((shares - 1.0).abs() < 1e-9, "{run:#}");
@@ -185,7 +227,8 @@ fn the_demo_suite_answers_with_the_assistant_and_meters_into_the_run() {
     let df = ParquetReader::new(std::fs::File::open(dir.join("assistant.parquet")).unwrap())
         .finish()
         .unwrap();
-    assert_eq!(df.height(), 1);
+    assert_eq!(df.height(), 2);
+    assert!(!dir.join("assistant.rows.jsonl").exists());
     let calls = hearth_assistant::meter::MeterLog::new(&dir)
         .read_all()
         .unwrap();
@@ -311,20 +354,33 @@ fn the_routing_suite_answers_on_both_tiers_and_sweeps_the_gate() {
         "{\"question\": \"Tom has 3 apples and buys 4 more. How many apples does he have?\", \"answer\": \"3 + 4 = 7\\n#### 7\"}\n",
     )
     .unwrap();
-    let run = json(hearth(
-        data.path(),
-        &[
-            "eval",
-            "routing",
-            "--data",
-            bench.path().to_str().unwrap(),
-            "--mmlu",
-            "2",
-            "--gsm8k",
-            "1",
-            "--json",
-        ],
-    ));
+    let bench_dir = bench.path().to_str().unwrap();
+    let args = [
+        "eval", "routing", "--data", bench_dir, "--mmlu", "2", "--gsm8k", "1",
+    ];
+    // Killed (SIGKILL) once its second answer is on disk …
+    let before = kill_when(data.path(), &args, "[micro 2/6]");
+    assert!(before.contains("[micro 1/6]"), "{before}");
+    // … it resumes with the four answers it lacks, on its own options.
+    let resumed = command(data.path())
+        .args(["eval", "routing", "--resume", "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&resumed.stderr).into_owned();
+    let run = json(resumed);
+    assert!(
+        stderr.contains("resuming run") && stderr.contains("2 answers already measured"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("[micro ").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("[local ").count(), 3, "{stderr}");
+    // A finished run has nothing left to resume.
+    let again = hearth(data.path(), &["eval", "routing", "--resume"]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("no unfinished run"),
+        "{again:?}"
+    );
     for tier in ["micro", "local"] {
         let all = run["tiers"][tier]["all"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&all), "{run:#}");
@@ -341,11 +397,29 @@ fn the_routing_suite_answers_on_both_tiers_and_sweeps_the_gate() {
         "escalating everything is the strong tier: {run:#}"
     );
     assert!(all["apgr"].as_f64().unwrap().is_finite());
+    // The fitted router's own threshold, read off the sweep.
+    assert!(all["gate"]["threshold"].as_f64().unwrap() < 0.0, "{run:#}");
     let rows = std::path::PathBuf::from(run["results"].as_str().unwrap()).join("routing.parquet");
     let df = ParquetReader::new(std::fs::File::open(rows).unwrap())
         .finish()
         .unwrap();
+    // Each question once per tier: nothing asked twice across the kill.
     assert_eq!(df.height(), 6);
+    let keys: std::collections::HashSet<String> = (0..6)
+        .map(|i| {
+            let get = |c: &str| {
+                df.column(c)
+                    .unwrap()
+                    .str()
+                    .unwrap()
+                    .get(i)
+                    .unwrap()
+                    .to_owned()
+            };
+            format!("{} {}", get("tier"), get("query_id"))
+        })
+        .collect();
+    assert_eq!(keys.len(), 6);
 
     // The report draws the sweep: accuracy against the share escalated.
     let report = ok(hearth(data.path(), &["eval", "report"]));
@@ -354,6 +428,7 @@ fn the_routing_suite_answers_on_both_tiers_and_sweeps_the_gate() {
         "{report}"
     );
     assert!(report.contains("| all (3) |"), "{report}");
+    assert!(!report.contains("Unfinished"), "{report}");
     let page = std::path::PathBuf::from(run["results"].as_str().unwrap()).join("report.html");
     assert_eq!(charts_drawn(&page), ["router-sweep"]);
 }

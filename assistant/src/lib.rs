@@ -147,14 +147,34 @@ impl<'a> Retriever<'a> {
     /// The `k` best chunks for `query`, best first. The query is embedded only
     /// when the mode ranks by vector.
     pub fn search(&self, query: &str, k: usize) -> Result<Vec<SearchHit>, AssistantError> {
-        let vector = if self.options.mode.needs_vector() {
-            Some(self.embedder.embed_one(query)?)
-        } else {
-            None
+        self.search_embedded(query, None, k)
+    }
+
+    /// Whether searching embeds the query (the mode ranks by vector).
+    pub fn needs_vector(&self) -> bool {
+        self.options.mode.needs_vector()
+    }
+
+    /// As [`Retriever::search`], reusing the query's embedding (made with
+    /// [`Retriever::embedder`]) when the caller already has it.
+    pub fn search_embedded(
+        &self,
+        query: &str,
+        vector: Option<&[f32]>,
+        k: usize,
+    ) -> Result<Vec<SearchHit>, AssistantError> {
+        let embedded;
+        let vector = match (self.needs_vector(), vector) {
+            (false, _) => None,
+            (true, Some(v)) => Some(v),
+            (true, None) => {
+                embedded = self.embedder.embed_one(query)?;
+                Some(embedded.as_slice())
+            }
         };
         Ok(self.index.search_with(&SearchRequest {
             text: query,
-            vector: vector.as_deref(),
+            vector,
             k,
             mode: self.options.mode,
             filter: self.options.filter.clone(),

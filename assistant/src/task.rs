@@ -490,17 +490,25 @@ impl TaskClassifier {
         embedder: &Embedder,
         text: &str,
     ) -> Result<TaskPrediction, TaskError> {
+        self.check_embedder(embedder)?;
+        Ok(self.classify(&embedder.embed_one(text)?))
+    }
+
+    /// Whether vectors from `embedder` are what the classifier was trained
+    /// on (same model, same dimension): an error naming both when not.
+    pub fn check_embedder(&self, embedder: &Embedder) -> Result<(), TaskError> {
         let matches = embedder.dimension() == self.dimension
             && (self.model_id.is_empty() || embedder.model_id() == self.model_id);
-        if !matches {
-            return Err(TaskError::ModelMismatch {
+        if matches {
+            Ok(())
+        } else {
+            Err(TaskError::ModelMismatch {
                 trained: self.model_id.clone(),
                 trained_dim: self.dimension,
                 embedder: embedder.model_id().to_owned(),
                 embedder_dim: embedder.dimension(),
-            });
+            })
         }
-        Ok(self.classify(&embedder.embed_one(text)?))
     }
 
     /// The embedding model the classifier was trained on (empty after [`TaskClassifier::fit`]).

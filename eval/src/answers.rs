@@ -1,13 +1,16 @@
-//! Assistant results as data: one Parquet row per question answered (tier
-//! chosen, correctness, citation correctness, latency, tokens, cost), and
-//! the aggregates from polars — the routing split, accuracy with a bootstrap
-//! interval, latency percentiles and cost per 1,000 requests.
+//! Assistant results as data: one Parquet row per question and
+//! configuration (routed, or forced onto one tier: tier chosen, correctness,
+//! citation correctness, latency per stage, tokens, cost, peak memory), and
+//! the aggregates per configuration from polars — the routing split,
+//! accuracy with a bootstrap interval, latency percentiles, cost per 1,000
+//! requests and peak RSS.
 //!
 //! ```no_run
 //! use hearth_eval::answers::{summarise_answers, ASSISTANT_FILE};
 //! let run = std::path::Path::new("/home/me/.local/share/hearth/eval/runs/20261202-0812-demo");
-//! let s = summarise_answers(&run.join(ASSISTANT_FILE), 42)?;
-//! println!("accuracy {:.2}, {} served locally", s.accuracy, s.local_share);
+//! for (config, s) in summarise_answers(&run.join(ASSISTANT_FILE), 42)? {
+//!     println!("{config}: accuracy {:.2}, {:.0}% served locally", s.accuracy, s.local_share * 100.0);
+//! }
 //! # Ok::<(), hearth_eval::EvalError>(())
 //! ```
 
@@ -15,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use polars::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::EvalError;
 use crate::metrics::bootstrap_ci;
@@ -27,10 +30,15 @@ pub const ASSISTANT_FILE: &str = "assistant.parquet";
 /// The tier name of a question no tier answered.
 pub const UNANSWERED: &str = "none";
 
-/// One question's answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The configuration that lets the router choose the tier.
+pub const ROUTED: &str = "routed";
+
+/// One question's answer under one configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnswerResult {
     pub query_id: String,
+    /// [`ROUTED`], or the tier every request was forced onto.
+    pub config: String,
     /// The tier whose answer was accepted, or [`UNANSWERED`].
     pub tier: String,
     /// The gold answer is contained in the reply (normalised).
@@ -42,10 +50,17 @@ pub struct AnswerResult {
     /// Generation calls made (a cascade makes several).
     pub attempts: u32,
     pub escalated_to_cloud: bool,
+    /// The whole request.
     pub latency_ms: f64,
+    /// Stage: classifying the question and searching the index.
+    pub retrieval_ms: f64,
+    /// Stage: every generation call (local or cloud) together.
+    pub generation_ms: f64,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub cost_usd: f64,
+    /// The process's peak resident set size since its configuration began.
+    pub peak_rss_bytes: u64,
 }
 
 /// One tier's share of the answers.
@@ -57,9 +72,10 @@ pub struct TierSummary {
     pub accuracy: f64,
     pub p50_ms: f64,
     pub p95_ms: f64,
+    pub p99_ms: f64,
 }
 
-/// The assistant part of a run, aggregated.
+/// The assistant part of a run under one configuration, aggregated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AnswerSummary {
     pub questions: u64,
@@ -75,9 +91,17 @@ pub struct AnswerSummary {
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,
+    /// Latency of the retrieval stage.
+    pub retrieval_p50_ms: f64,
+    pub retrieval_p95_ms: f64,
+    /// Latency of the generation stage.
+    pub generation_p50_ms: f64,
+    pub generation_p95_ms: f64,
     pub cost_usd: f64,
     pub cost_per_1k_usd: f64,
     pub tokens: u64,
+    /// Highest resident set size while this configuration ran.
+    pub peak_rss_bytes: u64,
     /// Per tier chosen (including [`UNANSWERED`]).
     pub by_tier: BTreeMap<String, TierSummary>,
 }
@@ -89,6 +113,7 @@ use crate::polars_error as pl;
 pub fn write_answers(dir: &Path, info: &RunInfo, rows: &[AnswerResult]) -> Result<(), EvalError> {
     let df = df!(
         "query_id" => rows.iter().map(|r| r.query_id.clone()).collect::<Vec<_>>(),
+        "config" => rows.iter().map(|r| r.config.clone()).collect::<Vec<_>>(),
         "tier" => rows.iter().map(|r| r.tier.clone()).collect::<Vec<_>>(),
         "correct" => rows.iter().map(|r| r.correct).collect::<Vec<_>>(),
         "f1" => rows.iter().map(|r| r.f1).collect::<Vec<_>>(),
@@ -96,9 +121,12 @@ pub fn write_answers(dir: &Path, info: &RunInfo, rows: &[AnswerResult]) -> Resul
         "attempts" => rows.iter().map(|r| r.attempts).collect::<Vec<_>>(),
         "escalated_to_cloud" => rows.iter().map(|r| r.escalated_to_cloud).collect::<Vec<_>>(),
         "latency_ms" => rows.iter().map(|r| r.latency_ms).collect::<Vec<_>>(),
+        "retrieval_ms" => rows.iter().map(|r| r.retrieval_ms).collect::<Vec<_>>(),
+        "generation_ms" => rows.iter().map(|r| r.generation_ms).collect::<Vec<_>>(),
         "prompt_tokens" => rows.iter().map(|r| r.prompt_tokens).collect::<Vec<_>>(),
         "completion_tokens" => rows.iter().map(|r| r.completion_tokens).collect::<Vec<_>>(),
         "cost_usd" => rows.iter().map(|r| r.cost_usd).collect::<Vec<_>>(),
+        "peak_rss_bytes" => rows.iter().map(|r| r.peak_rss_bytes).collect::<Vec<_>>(),
     )
     .map_err(pl)?;
     crate::results::write_parquet(
@@ -108,9 +136,38 @@ pub fn write_answers(dir: &Path, info: &RunInfo, rows: &[AnswerResult]) -> Resul
     )
 }
 
-/// The aggregates of an `assistant.parquet` file (polars, lazily).
-pub fn summarise_answers(path: &Path, seed: u64) -> Result<AnswerSummary, EvalError> {
+/// The aggregates of an `assistant.parquet` file per configuration
+/// (polars, lazily).
+pub fn summarise_answers(
+    path: &Path,
+    seed: u64,
+) -> Result<BTreeMap<String, AnswerSummary>, EvalError> {
     let scan = crate::results::scan(path)?;
+    let configs = scan
+        .clone()
+        .select([col("config").unique().sort(SortOptions::default())])
+        .collect()
+        .map_err(pl)?;
+    let configs: Vec<String> = configs
+        .column("config")
+        .map_err(pl)?
+        .str()
+        .map_err(pl)?
+        .iter()
+        .flatten()
+        .map(str::to_owned)
+        .collect();
+    configs
+        .into_iter()
+        .map(|c| {
+            let rows = scan.clone().filter(col("config").eq(lit(c.clone())));
+            Ok((c, summarise_config(rows, seed)?))
+        })
+        .collect()
+}
+
+/// The aggregates of one configuration's rows.
+fn summarise_config(scan: LazyFrame, seed: u64) -> Result<AnswerSummary, EvalError> {
     let quantile = |c: &str, at: f64| {
         col(c)
             .quantile(lit(at), QuantileMethod::Linear)
@@ -140,6 +197,11 @@ pub fn summarise_answers(path: &Path, seed: u64) -> Result<AnswerSummary, EvalEr
             quantile("latency_ms", 0.5),
             quantile("latency_ms", 0.95),
             quantile("latency_ms", 0.99),
+            quantile("retrieval_ms", 0.5).alias("retrieval_p50"),
+            quantile("retrieval_ms", 0.95).alias("retrieval_p95"),
+            quantile("generation_ms", 0.5).alias("generation_p50"),
+            quantile("generation_ms", 0.95).alias("generation_p95"),
+            col("peak_rss_bytes").max().cast(DataType::Float64),
             col("cost_usd").sum(),
             (col("prompt_tokens") + col("completion_tokens"))
                 .sum()
@@ -175,6 +237,7 @@ pub fn summarise_answers(path: &Path, seed: u64) -> Result<AnswerSummary, EvalEr
                 .alias("accuracy"),
             quantile("latency_ms", 0.5),
             quantile("latency_ms", 0.95),
+            quantile("latency_ms", 0.99),
         ])
         .sort(["tier"], SortMultipleOptions::default())
         .collect()
@@ -197,6 +260,7 @@ pub fn summarise_answers(path: &Path, seed: u64) -> Result<AnswerSummary, EvalEr
                 accuracy: get(&by_tier, "accuracy", i)?,
                 p50_ms: get(&by_tier, "p50", i)?,
                 p95_ms: get(&by_tier, "p95", i)?,
+                p99_ms: get(&by_tier, "p99", i)?,
             },
         );
     }
@@ -212,45 +276,72 @@ pub fn summarise_answers(path: &Path, seed: u64) -> Result<AnswerSummary, EvalEr
         p50_ms: get(&overall, "p50", 0)?,
         p95_ms: get(&overall, "p95", 0)?,
         p99_ms: get(&overall, "p99", 0)?,
+        retrieval_p50_ms: get(&overall, "retrieval_p50", 0)?,
+        retrieval_p95_ms: get(&overall, "retrieval_p95", 0)?,
+        generation_p50_ms: get(&overall, "generation_p50", 0)?,
+        generation_p95_ms: get(&overall, "generation_p95", 0)?,
         cost_usd: cost,
         cost_per_1k_usd: 1000.0 * cost / questions.max(1.0),
         tokens: get(&overall, "tokens", 0)? as u64,
+        peak_rss_bytes: get(&overall, "peak_rss_bytes", 0)? as u64,
         by_tier: tier_map,
     })
+}
+
+/// A routed answer for tests: question `q` on `tier`.
+#[cfg(test)]
+pub(crate) fn test_row(q: usize, tier: &str, correct: bool, ms: f64, cost: f64) -> AnswerResult {
+    AnswerResult {
+        query_id: format!("q{q}"),
+        config: ROUTED.into(),
+        tier: tier.into(),
+        correct,
+        f1: if correct { 1.0 } else { 0.0 },
+        cited_gold: correct,
+        attempts: 1,
+        escalated_to_cloud: tier == "cloud",
+        latency_ms: ms,
+        retrieval_ms: 20.0,
+        generation_ms: ms - 20.0,
+        prompt_tokens: 100,
+        completion_tokens: 10,
+        cost_usd: cost,
+        peak_rss_bytes: (q as u64 + 1) << 20,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn row(q: usize, tier: &str, correct: bool, ms: f64, cost: f64) -> AnswerResult {
-        AnswerResult {
-            query_id: format!("q{q}"),
-            tier: tier.into(),
-            correct,
-            f1: if correct { 1.0 } else { 0.0 },
-            cited_gold: correct,
-            attempts: 1,
-            escalated_to_cloud: tier == "cloud",
-            latency_ms: ms,
-            prompt_tokens: 100,
-            completion_tokens: 10,
-            cost_usd: cost,
-        }
-    }
+    use super::test_row as row;
 
     #[test]
     fn routing_split_accuracy_and_cost() {
         let dir = tempfile::tempdir().unwrap();
         let info = crate::results::test_info("r");
-        let rows = vec![
+        let mut rows = vec![
             row(0, "local", true, 100.0, 0.0),
             row(1, "local", false, 300.0, 0.0),
             row(2, "cloud", true, 900.0, 0.002),
             row(3, UNANSWERED, false, 500.0, 0.0),
         ];
+        // The same questions forced onto micro: a configuration of its own.
+        rows.extend((0..4).map(|q| AnswerResult {
+            config: "micro".into(),
+            ..row(q + 10, "micro", q == 0, 50.0, 0.0)
+        }));
         write_answers(dir.path(), &info, &rows).unwrap();
-        let s = summarise_answers(&dir.path().join(ASSISTANT_FILE), 1).unwrap();
+        let all = summarise_answers(&dir.path().join(ASSISTANT_FILE), 1).unwrap();
+        assert_eq!(all.keys().collect::<Vec<_>>(), ["micro", ROUTED]);
+        let micro = &all["micro"];
+        assert_eq!((micro.questions, micro.accuracy), (4, 0.25));
+        assert_eq!(micro.local_share, 1.0);
+        assert_eq!(micro.peak_rss_bytes, 14 << 20);
+        let s = &all[ROUTED];
+        assert_eq!(s.peak_rss_bytes, 4 << 20);
+        assert_eq!(s.retrieval_p50_ms, 20.0);
+        assert_eq!(s.generation_p50_ms, 380.0);
         assert_eq!(s.questions, 4);
         assert_eq!(s.accuracy, 0.5);
         assert_eq!(s.local_share, 0.5);

@@ -7,6 +7,7 @@
 
 pub mod agreement;
 pub mod answers;
+pub mod checkpoint;
 pub mod corpus;
 pub mod known_item;
 pub mod metrics;

@@ -20,11 +20,11 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::EvalError;
-use crate::answers::{ASSISTANT_FILE, AnswerSummary, summarise_answers};
+use crate::answers::{ASSISTANT_FILE, AnswerSummary, ROUTED, summarise_answers};
 use crate::results::{
     RETRIEVAL_FILE, RetrievalSummary, RunInfo, read_run_info, summarise_retrieval,
 };
-use crate::routing::{ROUTING_FILE, RoutingSummary, read_routing, summarise_routing};
+use crate::routing::{GATE_OPTION, ROUTING_FILE, RoutingSummary, read_routing, summarise_routing};
 use crate::svg::{Bars, Lines, bar_chart, cdf, escape, line_chart};
 
 /// A run's context and aggregates, ready to render.
@@ -32,10 +32,12 @@ use crate::svg::{Bars, Lines, bar_chart, cdf, escape, line_chart};
 pub struct Report {
     pub info: RunInfo,
     pub retrieval: BTreeMap<String, RetrievalSummary>,
-    pub assistant: Option<AnswerSummary>,
+    /// The assistant part per configuration (routed, or forced onto a tier).
+    pub assistant: BTreeMap<String, AnswerSummary>,
     /// The routing suite's accuracy per tier and gate sweep.
     pub routing: Option<RoutingSummary>,
-    /// Latencies (ms) of the assistant's answers, per tier chosen.
+    /// Latencies (ms) of the assistant's answers: per forced tier, and per
+    /// tier chosen under routing.
     #[serde(skip)]
     latencies: BTreeMap<String, Vec<f64>>,
 }
@@ -55,17 +57,20 @@ impl Report {
         let answers_path = dir.join(ASSISTANT_FILE);
         let (assistant, latencies) = if answers_path.exists() {
             (
-                Some(summarise_answers(&answers_path, seed)?),
+                summarise_answers(&answers_path, seed)?,
                 latencies(&answers_path)?,
             )
         } else {
-            (None, BTreeMap::new())
+            (BTreeMap::new(), BTreeMap::new())
         };
         let routing_path = dir.join(ROUTING_FILE);
         let routing = if routing_path.exists() {
             let (rows, tiers) = read_routing(&routing_path)?;
             match tiers.as_slice() {
-                [weak, strong, ..] => Some(summarise_routing(&rows, weak, strong)),
+                [weak, strong, ..] => {
+                    let gate = info.options.get(GATE_OPTION).and_then(|v| v.as_f64());
+                    Some(summarise_routing(&rows, weak, strong, gate))
+                }
                 _ => None,
             }
         } else {
@@ -92,35 +97,55 @@ impl Report {
             "# Hearth eval: {}\n\nRun `{}`, {} — git `{}`, {}{model}, seed {}.\n",
             i.suite, i.run_id, i.started, i.git_revision, i.machine, i.seed
         );
-        if let Some(a) = &self.assistant {
-            let ci = a
-                .accuracy_ci95
-                .map(|(lo, hi)| format!(" ({lo:.2}–{hi:.2})"))
-                .unwrap_or_default();
-            let _ = write!(
+        if i.finished.is_none() {
+            let _ = writeln!(
                 md,
-                "\n## Assistant\n\n| questions | accuracy (95% CI) | token F1 | gold cited | served locally | reached cloud | p50 s | p95 s | cost | per 1k requests |\n|---|---|---|---|---|---|---|---|---|---|\n| {} | {:.2}{ci} | {:.2} | {:.2} | {:.0}% | {:.0}% | {:.1} | {:.1} | ${:.4} | ${:.4} |\n\n| tier | requests | share | accuracy | p50 s | p95 s |\n|---|---|---|---|---|---|\n",
-                a.questions,
-                a.accuracy,
-                a.f1,
-                a.citation_accuracy,
-                a.local_share * 100.0,
-                a.cloud_share * 100.0,
-                a.p50_ms / 1e3,
-                a.p95_ms / 1e3,
-                a.cost_usd,
-                a.cost_per_1k_usd
+                "\nUnfinished: these figures cover the parts it finished; `--resume {}` continues the run.",
+                i.run_id
             );
-            for (tier, t) in &a.by_tier {
+        }
+        if !self.assistant.is_empty() {
+            md.push_str("\n## Assistant\n\n| configuration | questions | accuracy (95% CI) | token F1 | gold cited | served locally | reached cloud | p50 s | p95 s | p99 s | retrieval p50 ms | cost | per 1k requests | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+            for (config, a) in &self.assistant {
+                let ci = a
+                    .accuracy_ci95
+                    .map(|(lo, hi)| format!(" ({lo:.2}–{hi:.2})"))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     md,
-                    "| {tier} | {} | {:.0}% | {:.2} | {:.1} | {:.1} |",
-                    t.requests,
-                    t.share * 100.0,
-                    t.accuracy,
-                    t.p50_ms / 1e3,
-                    t.p95_ms / 1e3
+                    "| {config} | {} | {:.2}{ci} | {:.2} | {:.2} | {:.0}% | {:.0}% | {:.1} | {:.1} | {:.1} | {:.0} | ${:.4} | ${:.4} | {:.0} |",
+                    a.questions,
+                    a.accuracy,
+                    a.f1,
+                    a.citation_accuracy,
+                    a.local_share * 100.0,
+                    a.cloud_share * 100.0,
+                    a.p50_ms / 1e3,
+                    a.p95_ms / 1e3,
+                    a.p99_ms / 1e3,
+                    a.retrieval_p50_ms,
+                    a.cost_usd,
+                    a.cost_per_1k_usd,
+                    a.peak_rss_bytes as f64 / f64::from(1 << 20)
                 );
+            }
+            if let Some((config, a)) = self.split() {
+                let _ = write!(
+                    md,
+                    "\nTier chosen ({config}):\n\n| tier | requests | share | accuracy | p50 s | p95 s | p99 s |\n|---|---|---|---|---|---|---|\n"
+                );
+                for (tier, t) in &a.by_tier {
+                    let _ = writeln!(
+                        md,
+                        "| {tier} | {} | {:.0}% | {:.2} | {:.1} | {:.1} | {:.1} |",
+                        t.requests,
+                        t.share * 100.0,
+                        t.accuracy,
+                        t.p50_ms / 1e3,
+                        t.p95_ms / 1e3,
+                        t.p99_ms / 1e3
+                    );
+                }
             }
         }
         if let Some(r) = &self.routing {
@@ -139,9 +164,22 @@ impl Report {
                     get("gsm8k")
                 );
             }
-            md.push_str("\n| questions | router APGR |\n|---|---|\n");
+            md.push_str("\n| questions | router APGR | fitted gate | escalated at the gate | router accuracy at the gate |\n|---|---|---|---|---|\n");
             for (group, f) in &r.router {
-                let _ = writeln!(md, "| {group} ({}) | {:.3} |", f.questions, f.apgr);
+                let (t, e, a) = f
+                    .gate
+                    .map_or((String::new(), String::new(), String::new()), |g| {
+                        (
+                            format!("{:.2}", g.threshold),
+                            format!("{:.0}%", g.escalated * 100.0),
+                            format!("{:.3}", g.accuracy),
+                        )
+                    });
+                let _ = writeln!(
+                    md,
+                    "| {group} ({}) | {:.3} | {t} | {e} | {a} |",
+                    f.questions, f.apgr
+                );
             }
         }
         if !self.retrieval.is_empty() {
@@ -167,6 +205,15 @@ impl Report {
         md
     }
 
+    /// The configuration whose routing split is shown: routed when the run
+    /// has it, else the first.
+    fn split(&self) -> Option<(&str, &AnswerSummary)> {
+        self.assistant
+            .get_key_value(ROUTED)
+            .or_else(|| self.assistant.iter().next())
+            .map(|(c, a)| (c.as_str(), a))
+    }
+
     /// The charts, one `<svg>` each, in page order.
     pub fn charts(&self) -> Vec<String> {
         let mut charts = Vec::new();
@@ -186,7 +233,7 @@ impl Report {
                 y_label: "score",
             }));
         }
-        if let Some(a) = &self.assistant {
+        if let Some((_, a)) = self.split() {
             charts.push(bar_chart(&Bars {
                 name: "routing",
                 title: "Routing split: share of requests answered per tier",
@@ -201,7 +248,7 @@ impl Report {
             }));
             charts.push(line_chart(&Lines {
                 name: "latency",
-                title: "Answer latency, CDF per tier",
+                title: "Answer latency, CDF per tier (forced, and as routed)",
                 series: self
                     .latencies
                     .iter()
@@ -297,12 +344,14 @@ window.addEventListener('load', () => {{
     }
 }
 
-/// Latencies of answers per tier chosen.
+/// Latencies of answers: per forced tier, and per tier chosen as routed
+/// (`routed: local`).
 fn latencies(path: &Path) -> Result<BTreeMap<String, Vec<f64>>, EvalError> {
     let df = crate::results::scan(path)?
-        .select([col("tier"), col("latency_ms")])
+        .select([col("config"), col("tier"), col("latency_ms")])
         .collect()
         .map_err(pl)?;
+    let configs = df.column("config").map_err(pl)?.str().map_err(pl)?.clone();
     let tiers = df.column("tier").map_err(pl)?.str().map_err(pl)?.clone();
     let ms = df
         .column("latency_ms")
@@ -312,8 +361,13 @@ fn latencies(path: &Path) -> Result<BTreeMap<String, Vec<f64>>, EvalError> {
         .clone();
     let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for i in 0..df.height() {
-        if let (Some(t), Some(v)) = (tiers.get(i), ms.get(i)) {
-            out.entry(t.to_owned()).or_default().push(v);
+        if let (Some(c), Some(t), Some(v)) = (configs.get(i), tiers.get(i), ms.get(i)) {
+            let key = if c == ROUTED {
+                format!("{ROUTED}: {t}")
+            } else {
+                c.to_owned()
+            };
+            out.entry(key).or_default().push(v);
         }
     }
     Ok(out)
@@ -333,7 +387,8 @@ pub struct Comparison {
 }
 
 /// The quality metrics of `after` against `before`'s confidence intervals
-/// (retrieval nDCG@10 per mode present in both, assistant accuracy).
+/// (retrieval nDCG@10 per mode and assistant accuracy per configuration,
+/// where both runs have them).
 pub fn compare(before: &Report, after: &Report) -> Vec<Comparison> {
     let mut out = Vec::new();
     let mut push = |metric: String, b: f64, a: f64, ci: Option<(f64, f64)>| {
@@ -356,13 +411,15 @@ pub fn compare(before: &Report, after: &Report) -> Vec<Comparison> {
             );
         }
     }
-    if let (Some(b), Some(a)) = (&before.assistant, &after.assistant) {
-        push(
-            "assistant accuracy".into(),
-            b.accuracy,
-            a.accuracy,
-            b.accuracy_ci95,
-        );
+    for (config, b) in &before.assistant {
+        if let Some(a) = after.assistant.get(config) {
+            push(
+                format!("assistant {config} accuracy"),
+                b.accuracy,
+                a.accuracy,
+                b.accuracy_ci95,
+            );
+        }
     }
     out
 }
@@ -422,5 +479,50 @@ mod tests {
             html.matches("</table>").count()
         );
         assert!(ra.markdown().contains("| hybrid | 40 | 0.750"));
+    }
+
+    #[test]
+    fn the_assistant_headline_has_a_row_per_configuration() {
+        use crate::answers::{AnswerResult, test_row, write_answers};
+        let dir = tempfile::tempdir().unwrap();
+        let mut info = crate::results::test_info("r");
+        let mut rows: Vec<AnswerResult> = (0..4)
+            .map(|q| {
+                test_row(
+                    q,
+                    if q < 3 { "micro" } else { "local" },
+                    q != 1,
+                    1000.0,
+                    0.0,
+                )
+            })
+            .collect();
+        rows.extend((0..4).map(|q| AnswerResult {
+            config: "local".into(),
+            ..test_row(q, "local", true, 3000.0, 0.0)
+        }));
+        write_answers(dir.path(), &info, &rows).unwrap();
+        write_run_info(dir.path(), &info).unwrap();
+        let report = Report::load(dir.path(), 1).unwrap();
+        let md = report.markdown();
+        assert!(md.contains("Unfinished"), "{md}");
+        assert!(md.contains("| local | 4 | 1.00"), "{md}");
+        assert!(md.contains("| routed | 4 | 0.75"), "{md}");
+        assert!(md.contains("Tier chosen (routed)"), "{md}");
+        assert!(md.contains("| micro | 3 | 75% |"), "{md}");
+        // Latency series: the forced tier, and each tier chosen as routed.
+        assert_eq!(
+            report.latencies.keys().collect::<Vec<_>>(),
+            ["local", "routed: local", "routed: micro"]
+        );
+        assert_eq!(report.charts().len(), 2);
+        info.finished = Some("2026-12-02T01:00:00Z".into());
+        write_run_info(dir.path(), &info).unwrap();
+        assert!(
+            !Report::load(dir.path(), 1)
+                .unwrap()
+                .markdown()
+                .contains("Unfinished")
+        );
     }
 }

@@ -42,10 +42,18 @@ pub struct RunInfo {
     pub embedding_model: String,
     pub hearth_version: String,
     pub seed: u64,
+    /// The options the run was started with (as the command line parsed
+    /// them), so that resuming it measures the same thing.
+    #[serde(default)]
+    pub options: serde_json::Value,
+    /// RFC 3339, UTC, once every row is written; `None` while the run is
+    /// under way or after it was killed (it can be resumed).
+    #[serde(default)]
+    pub finished: Option<String>,
 }
 
 /// One query's result under one configuration (search mode).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueryResult {
     pub query_id: String,
     pub mode: String,
@@ -133,6 +141,8 @@ pub(crate) fn test_info(run_id: &str) -> RunInfo {
         embedding_model: "e".into(),
         hearth_version: "0".into(),
         seed: 1,
+        options: serde_json::Value::Null,
+        finished: None,
     }
 }
 

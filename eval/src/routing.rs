@@ -248,12 +248,6 @@ pub fn sweep(outcomes: &[PairOutcome]) -> Option<(Vec<SweepPoint>, f64)> {
     if outcomes.is_empty() {
         return None;
     }
-    let n = outcomes.len() as f64;
-    let acc =
-        |f: &dyn Fn(&PairOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count() as f64 / n;
-    let weak = acc(&|o| o.weak_correct);
-    let strong = acc(&|o| o.strong_correct);
-    let gap = strong - weak;
     let mut thresholds: Vec<f64> = outcomes.iter().map(|o| o.weak_logprob).collect();
     thresholds.push(f64::NEG_INFINITY);
     thresholds.push(f64::INFINITY);
@@ -261,27 +255,7 @@ pub fn sweep(outcomes: &[PairOutcome]) -> Option<(Vec<SweepPoint>, f64)> {
     thresholds.dedup();
     let mut points: Vec<SweepPoint> = thresholds
         .into_iter()
-        .map(|t| {
-            let keep = |o: &PairOutcome| o.weak_logprob >= t;
-            let escalated = outcomes.iter().filter(|o| !keep(o)).count() as f64 / n;
-            let accuracy = acc(&|o| {
-                if keep(o) {
-                    o.weak_correct
-                } else {
-                    o.strong_correct
-                }
-            });
-            SweepPoint {
-                threshold: t,
-                escalated,
-                accuracy,
-                pgr: if gap.abs() > 1e-12 {
-                    (accuracy - weak) / gap
-                } else {
-                    0.0
-                },
-            }
-        })
+        .filter_map(|t| gate_at(outcomes, t))
         .collect();
     points.sort_by(|a, b| {
         a.escalated
@@ -295,8 +269,44 @@ pub fn sweep(outcomes: &[PairOutcome]) -> Option<(Vec<SweepPoint>, f64)> {
     Some((points, apgr))
 }
 
+/// The gate at one threshold: a weak reply with mean log-probability of at
+/// least `threshold` is kept, any other is sent to the strong tier. `None`
+/// when there are no outcomes.
+pub fn gate_at(outcomes: &[PairOutcome], threshold: f64) -> Option<SweepPoint> {
+    if outcomes.is_empty() {
+        return None;
+    }
+    let n = outcomes.len() as f64;
+    let acc =
+        |f: &dyn Fn(&PairOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count() as f64 / n;
+    let weak = acc(&|o| o.weak_correct);
+    let gap = acc(&|o| o.strong_correct) - weak;
+    let keep = |o: &PairOutcome| o.weak_logprob >= threshold;
+    let accuracy = acc(&|o| {
+        if keep(o) {
+            o.weak_correct
+        } else {
+            o.strong_correct
+        }
+    });
+    Some(SweepPoint {
+        threshold,
+        escalated: outcomes.iter().filter(|o| !keep(o)).count() as f64 / n,
+        accuracy,
+        pgr: if gap.abs() > 1e-12 {
+            (accuracy - weak) / gap
+        } else {
+            0.0
+        },
+    })
+}
+
+/// The key in a routing run's options holding the fitted router's gate
+/// (lowest mean log-probability the weak tier's reply needs).
+pub const GATE_OPTION: &str = "gate_min_logprob";
+
 /// One question answered on one tier.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoutingRow {
     pub query_id: String,
     pub benchmark: Benchmark,
@@ -344,6 +354,8 @@ pub struct RouterFigures {
     pub questions: usize,
     pub apgr: f64,
     pub sweep: Vec<SweepPoint>,
+    /// The point of the fitted router's own threshold, when known.
+    pub gate: Option<SweepPoint>,
 }
 
 /// Accuracy per tier and the gate's sweep, per group (`all`, `mmlu`, `gsm8k`).
@@ -357,8 +369,14 @@ pub struct RoutingSummary {
 }
 
 /// Summarises rows answered on `weak` and `strong` (questions answered on
-/// only one of them are left out of the sweep).
-pub fn summarise_routing(rows: &[RoutingRow], weak: &str, strong: &str) -> RoutingSummary {
+/// only one of them are left out of the sweep), reading the sweep at the
+/// `gate` threshold when given.
+pub fn summarise_routing(
+    rows: &[RoutingRow],
+    weak: &str,
+    strong: &str,
+    gate: Option<f64>,
+) -> RoutingSummary {
     use std::collections::{BTreeMap, HashMap};
     let groups = [
         ("all", None),
@@ -405,6 +423,7 @@ pub fn summarise_routing(rows: &[RoutingRow], weak: &str, strong: &str) -> Routi
                     questions: pairs.len(),
                     apgr,
                     sweep,
+                    gate: gate.and_then(|t| gate_at(&pairs, t)),
                 },
             );
         }
@@ -581,8 +600,11 @@ mod tests {
         let (back, tiers) = read_routing(&dir.path().join(ROUTING_FILE)).unwrap();
         assert_eq!(back, rows);
         assert_eq!(tiers, ["micro", "local"]);
-        let s = summarise_routing(&back, "micro", "local");
+        let s = summarise_routing(&back, "micro", "local", Some(-1.0));
         assert_eq!(s.tiers["micro"]["gsm8k"], 0.5);
+        // The fitted gate keeps the confident right answer, escalates the other.
+        let gate = s.router["gsm8k"].gate.unwrap();
+        assert_eq!((gate.escalated, gate.accuracy, gate.pgr), (0.5, 1.0, 1.0));
         assert_eq!(s.tiers["local"]["all"], 1.0);
         assert!(!s.tiers["local"].contains_key("mmlu"));
         assert_eq!(s.router["gsm8k"].questions, 2);

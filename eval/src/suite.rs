@@ -233,13 +233,39 @@ impl RetrievalSuite {
         })
     }
 
-    /// The first `n` queries (in file order) and their judgements.
-    pub fn limit(mut self, n: usize) -> Self {
-        self.queries.truncate(n);
+    /// The queries [`selection`] keeps (in file order) and their judgements.
+    pub fn select(mut self, limit: Option<usize>, sample: Option<usize>, seed: u64) -> Self {
+        let keep = selection(self.queries.len(), limit, sample, seed);
+        self.queries = keep.into_iter().map(|i| self.queries[i].clone()).collect();
         let kept: std::collections::HashSet<&str> =
             self.queries.iter().map(|q| q.id.as_str()).collect();
         self.qrels.retain(|id, _| kept.contains(id.as_str()));
         self
+    }
+}
+
+/// The positions of `len` items a quick run keeps, ascending: the first
+/// `limit`, or `sample` drawn at random with `seed` (reproducibly), or all.
+///
+/// ```
+/// use hearth_eval::suite::selection;
+/// assert_eq!(selection(5, Some(2), None, 1), [0, 1]);
+/// let drawn = selection(100, None, Some(10), 7);
+/// assert_eq!(drawn.len(), 10);
+/// assert_eq!(drawn, selection(100, None, Some(10), 7));
+/// assert!(drawn.windows(2).all(|w| w[0] < w[1]));
+/// ```
+pub fn selection(len: usize, limit: Option<usize>, sample: Option<usize>, seed: u64) -> Vec<usize> {
+    use rand::SeedableRng;
+    match (sample, limit) {
+        (Some(n), _) => {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let mut keep = rand::seq::index::sample(&mut rng, len, n.min(len)).into_vec();
+            keep.sort_unstable();
+            keep
+        }
+        (None, Some(n)) => (0..n.min(len)).collect(),
+        (None, None) => (0..len).collect(),
     }
 }
 
@@ -348,7 +374,7 @@ mod tests {
         )
         .unwrap();
         std::fs::write(d.join("suite.toml"), "known_items = \"items.jsonl\"\n").unwrap();
-        let suite = RetrievalSuite::load(d).unwrap().limit(5);
+        let suite = RetrievalSuite::load(d).unwrap().select(Some(5), None, 0);
         assert_eq!(suite.queries[0].text, "list files");
         assert_eq!(suite.qrels["ls"]["ls"], 1);
     }

@@ -2,7 +2,8 @@
 //! (into its own data directory under `<data-dir>/eval/suites/`, kept and
 //! updated incrementally between runs); its retrieval part searched in every
 //! mode (one Parquet row per query and mode) and its assistant part answered
-//! ([`super::eval_assistant`]); the aggregates from polars.
+//! ([`super::eval_assistant`]); the aggregates from polars. Rows are
+//! checkpointed as they are measured, so `--resume` continues a killed run.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -13,15 +14,16 @@ use std::time::Instant;
 use anyhow::{Context as _, Result};
 use hearth_assistant::Retriever;
 use hearth_embed::Embedder;
+use hearth_eval::checkpoint::Checkpoint;
 use hearth_eval::metrics::{mrr_at, ndcg_at, recall_at};
 use hearth_eval::report::{Report, compare};
 use hearth_eval::results::{
     QueryResult, RETRIEVAL_FILE, RetrievalSummary, RunInfo, summarise_retrieval, write_retrieval,
-    write_run_info,
 };
 use hearth_eval::suite::{AssistantSuite, Corpus, CorpusDoc, RetrievalSuite};
 use hearth_store::{Index, SearchMode};
 
+use super::eval_runs::{ROUTING_SUITE, finish_run, new_run, resumable, run_dir};
 use super::index::index_sources;
 use crate::cli::{EvalCommand, EvalRunArgs};
 use crate::context::{Context, index_dir};
@@ -81,36 +83,23 @@ pub fn run(ctx: &Context, cmd: EvalCommand) -> Result<ExitCode> {
     }
 }
 
-/// A run's folder: `run` as a path, else as an id under
-/// `<data-dir>/eval/runs/`; the latest run when none is named.
-fn run_dir(ctx: &Context, run: Option<&str>) -> Result<PathBuf> {
-    let runs = ctx.data_dir.join("eval/runs");
-    match run {
-        Some(r) if Path::new(r).join("run.json").exists() => Ok(PathBuf::from(r)),
-        Some(r) if runs.join(r).join("run.json").exists() => Ok(runs.join(r)),
-        Some(r) => anyhow::bail!(
-            "no run `{r}` (neither a run folder nor an id in {})",
-            runs.display()
-        ),
-        None => {
-            let mut ids: Vec<PathBuf> = std::fs::read_dir(&runs)
-                .with_context(|| {
-                    format!(
-                        "no runs in {} yet: run `hearth eval run` first",
-                        runs.display()
-                    )
-                })?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.join("run.json").exists())
-                .collect();
-            ids.sort();
-            ids.pop()
-                .with_context(|| format!("no runs in {} yet", runs.display()))
+fn run_suite(ctx: &Context, cli: &EvalRunArgs) -> Result<ExitCode> {
+    // A resumed run measures what it was started to measure.
+    let resumed = cli
+        .resume
+        .as_deref()
+        .map(|r| resumable(ctx, r, |i| i.suite != ROUTING_SUITE))
+        .transpose()?;
+    let args = match &resumed {
+        Some((_, info)) => {
+            let mut stored: EvalRunArgs = serde_json::from_value(info.options.clone())
+                .with_context(|| format!("the options of run {}", info.run_id))?;
+            stored.json = cli.json;
+            stored
         }
-    }
-}
-
-fn run_suite(ctx: &Context, args: &EvalRunArgs) -> Result<ExitCode> {
+        None => cli.clone(),
+    };
+    let args = &args;
     let dir = match (&args.suite, &args.suite_dir) {
         (_, Some(dir)) => dir.clone(),
         (Some(name), None) => super::checkout_path(&format!("fixtures/eval/{name}")),
@@ -120,10 +109,7 @@ fn run_suite(ctx: &Context, args: &EvalRunArgs) -> Result<ExitCode> {
     let retrieval = if wants("retrieval") && RetrievalSuite::present(&dir) {
         let suite = RetrievalSuite::load(&dir)
             .with_context(|| format!("loading the retrieval suite in {}", dir.display()))?;
-        Some(match args.limit {
-            Some(n) => suite.limit(n),
-            None => suite,
-        })
+        Some(suite.select(args.limit, args.sample, args.seed))
     } else {
         None
     };
@@ -146,20 +132,17 @@ fn run_suite(ctx: &Context, args: &EvalRunArgs) -> Result<ExitCode> {
         .map(|s| s.name.clone())
         .or_else(|| assistant.as_ref().map(|s| s.name.clone()))
         .unwrap_or_default();
-    let started = chrono::Utc::now();
-    let run_id = format!("{}-{name}", started.format("%Y%m%d-%H%M%S%.3f"));
-    let info = RunInfo {
-        run_id: run_id.clone(),
-        suite: name,
-        started: started.to_rfc3339(),
-        git_revision: git_revision(),
-        machine: machine(),
-        embedding_model: embedder.model_id().to_owned(),
-        hearth_version: env!("CARGO_PKG_VERSION").to_owned(),
-        seed: args.seed,
+    let (run_dir, mut info) = match resumed {
+        Some(run) => run,
+        None => new_run(
+            ctx,
+            &name,
+            embedder.model_id(),
+            args.seed,
+            serde_json::to_value(args)?,
+        )?,
     };
-    let run_dir = ctx.data_dir.join("eval/runs").join(&run_id);
-    write_run_info(&run_dir, &info)?;
+    let run_id = info.run_id.clone();
     let mut json = serde_json::json!({"run": run_id, "suite": info.suite, "results": run_dir});
     if !args.json {
         println!(
@@ -184,6 +167,7 @@ fn run_suite(ctx: &Context, args: &EvalRunArgs) -> Result<ExitCode> {
             super::eval_assistant::print(&summary);
         }
     }
+    finish_run(&run_dir, &mut info)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
@@ -242,6 +226,11 @@ fn run_retrieval(
         .iter()
         .map(|m| SearchMode::parse(m).map(|mode| (m.clone(), mode)))
         .collect::<Result<Vec<_>, _>>()?;
+    let path = run_dir.join(RETRIEVAL_FILE);
+    if path.exists() {
+        // Written whole by an earlier attempt of this run.
+        return Ok(summarise_retrieval(&path, args.seed)?);
+    }
     let (index, root) = index_corpus(ctx, embedder, &suite.name, &suite.corpus)?;
     let prefix = format!("file://{}/", root.display());
     let corpus_id = |uri: &str| -> Option<String> {
@@ -254,12 +243,20 @@ fn run_retrieval(
             }
         }
     };
-    let mut rows = Vec::with_capacity(suite.queries.len() * modes.len());
+    let mut rows: Checkpoint<QueryResult> = Checkpoint::open(run_dir, "retrieval")?;
+    let done: HashSet<(String, String)> = rows
+        .rows()
+        .iter()
+        .map(|r| (r.mode.clone(), r.query_id.clone()))
+        .collect();
     for (name, mode) in &modes {
         let mut options = ctx.search.clone();
         options.mode = *mode;
         let retriever = Retriever::new(embedder, &index)?.with_options(options);
         for query in &suite.queries {
+            if done.contains(&(name.clone(), query.id.clone())) {
+                continue;
+            }
             let t = Instant::now();
             let hits = retriever.search(&query.text, DEPTH)?;
             let latency_ms = t.elapsed().as_secs_f64() * 1e3;
@@ -283,14 +280,12 @@ fn run_retrieval(
                     .position(|id| judged.contains_key(*id))
                     .and_then(|p| u32::try_from(p + 1).ok()),
                 latency_ms,
-            });
+            })?;
         }
     }
-    write_retrieval(run_dir, info, &rows)?;
-    Ok(summarise_retrieval(
-        &run_dir.join(RETRIEVAL_FILE),
-        args.seed,
-    )?)
+    write_retrieval(run_dir, info, rows.rows())?;
+    rows.finish()?;
+    Ok(summarise_retrieval(&path, args.seed)?)
 }
 
 /// Writes each document as `<n>.txt` (title, blank line, text) under `dir`,
@@ -328,37 +323,4 @@ fn print_retrieval(queries: usize, summary: &BTreeMap<String, RetrievalSummary>)
             s.ndcg_at_10, s.recall_at_10, s.recall_at_100, s.mrr_at_10, s.p50_ms, s.p95_ms
         );
     }
-}
-
-/// `git describe --always --dirty` of the source checkout, or `unknown`.
-pub(super) fn git_revision() -> String {
-    std::process::Command::new("git")
-        .args([
-            "-C",
-            env!("CARGO_MANIFEST_DIR"),
-            "describe",
-            "--always",
-            "--dirty",
-        ])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
-/// CPU model and logical cores.
-pub(super) fn machine() -> String {
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|l| l.trim_start_matches([' ', '\t', ':']).trim().to_owned())
-        })
-        .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    format!("{model}, {cores} cores")
 }

@@ -1,32 +1,39 @@
 //! The assistant part of `hearth eval run`: every question answered by the
-//! assistant as `hearth ask` would (routed, with the configured tiers and
-//! cloud), scored against its gold answer and gold source, one Parquet row
-//! per question; the calls are metered into the run's directory.
+//! assistant as `hearth ask` would, under each configuration (`routed`: the
+//! router chooses and escalates; or forced onto one tier), scored against
+//! its gold answer and gold source, one Parquet row per question and
+//! configuration; the calls are metered into the run's directory. Each
+//! configuration starts with fresh generators and a reset peak-RSS mark, so
+//! its memory figure is its own.
 
+use std::collections::{BTreeMap, HashSet};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use hearth_assistant::Retriever;
 use hearth_assistant::calibrate::answer_matches;
-use hearth_assistant::meter::MeterLog;
+use hearth_assistant::meter::{MeterLog, peak_rss_bytes, reset_peak_rss};
 use hearth_embed::Embedder;
 use hearth_eval::answers::{
-    ASSISTANT_FILE, AnswerResult, AnswerSummary, UNANSWERED, summarise_answers, write_answers,
+    ASSISTANT_FILE, AnswerResult, AnswerSummary, ROUTED, UNANSWERED, summarise_answers,
+    write_answers,
 };
+use hearth_eval::checkpoint::Checkpoint;
 use hearth_eval::metrics::token_f1;
 use hearth_eval::results::RunInfo;
-use hearth_eval::suite::AssistantSuite;
+use hearth_eval::suite::{AssistantSuite, selection};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::ask::{ask_options, assistant};
+use super::ask::{ask_options, assistant, parse_tier};
 use crate::cli::EvalRunArgs;
 use crate::context::Context;
 
-/// Answers the suite's questions (the first `--limit`), writes
-/// `assistant.parquet` and returns its aggregates.
+/// Answers the suite's questions (the first `--limit`, or a `--sample`) under every
+/// configuration, writes `assistant.parquet` and returns its aggregates per
+/// configuration. Rows already in the run's checkpoint are not asked again.
 pub fn run(
     ctx: &Context,
     embedder: &Arc<Embedder>,
@@ -34,16 +41,43 @@ pub fn run(
     args: &EvalRunArgs,
     info: &RunInfo,
     run_dir: &Path,
-) -> Result<AnswerSummary> {
+) -> Result<BTreeMap<String, AnswerSummary>> {
+    let path = run_dir.join(ASSISTANT_FILE);
+    if path.exists() {
+        // Written whole by an earlier attempt of this run.
+        return Ok(summarise_answers(&path, args.seed)?);
+    }
+    // Every configuration is checked before the first question is asked.
+    let configs = args
+        .configs
+        .iter()
+        .map(|c| {
+            let tier = if c == ROUTED {
+                (None, false)
+            } else {
+                parse_tier(Some(c)).with_context(|| {
+                    format!(
+                        "configuration `{c}`: `{ROUTED}` or a tier (micro, local, larger, cloud)"
+                    )
+                })?
+            };
+            Ok((c.as_str(), tier))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let (index, _) = super::eval::index_corpus(ctx, embedder, &suite.name, &suite.corpus)?;
-    let retriever = Retriever::new(embedder, &index)?.with_options(ctx.search.clone());
-    // Metered into the run, not into the user's own log.
-    let mut assistant = assistant(ctx, retriever, None, false)?
-        .with_metering(MeterLog::new(run_dir), ctx.prices.clone());
-    let options = ask_options(ctx, None, args.max_tokens);
-    let questions = &suite.questions[..args.limit.unwrap_or(usize::MAX).min(suite.questions.len())];
+    let questions: Vec<_> = selection(suite.questions.len(), args.limit, args.sample, args.seed)
+        .into_iter()
+        .map(|i| &suite.questions[i])
+        .collect();
+    let mut rows: Checkpoint<AnswerResult> = Checkpoint::open(run_dir, "assistant")?;
+    let done: HashSet<(String, String)> = rows
+        .rows()
+        .iter()
+        .map(|r| (r.config.clone(), r.query_id.clone()))
+        .collect();
+    let total = configs.len() * questions.len();
     let bar = if std::io::stderr().is_terminal() {
-        ProgressBar::new(questions.len() as u64)
+        ProgressBar::new(total as u64)
     } else {
         ProgressBar::hidden()
     };
@@ -51,101 +85,138 @@ pub fn run(
         ProgressStyle::with_template("answering {bar:30} {pos}/{len} {msg} ({eta} left)")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut rows = Vec::with_capacity(questions.len());
-    for q in questions {
-        bar.set_message(q.id.clone());
-        let t = Instant::now();
-        let answer = assistant.ask(&q.question, &options, |_, _| {}, |_| {})?;
-        let latency_ms = t.elapsed().as_secs_f64() * 1e3;
-        let answered = answer.tier.is_some();
-        let (prompt, completion) = answer.attempts.iter().fold((0u64, 0u64), |(p, c), a| {
-            (p + a.prompt_tokens as u64, c + a.completion_tokens as u64)
-        });
-        let cost = answer
-            .attempts
+    bar.set_position(done.len() as u64);
+    if !done.is_empty() {
+        eprintln!("{} of {total} answers already measured", done.len());
+    }
+    for (config, (forced, force_cloud)) in configs {
+        let todo: Vec<_> = questions
             .iter()
-            .map(|a| {
-                ctx.prices.cost(
-                    &a.tier,
-                    u32::try_from(a.prompt_tokens).unwrap_or(u32::MAX),
-                    u32::try_from(a.completion_tokens).unwrap_or(u32::MAX),
-                    a.latency_ms / 1e3,
-                )
-            })
-            .sum();
-        let row = AnswerResult {
-            query_id: q.id.clone(),
-            tier: answer.tier.clone().unwrap_or_else(|| UNANSWERED.to_owned()),
-            correct: answered && answer_matches(&q.answer, &answer.text),
-            f1: if answered {
-                token_f1(&q.answer, &answer.text)
-            } else {
-                0.0
-            },
-            cited_gold: answer
-                .citations
-                .iter()
-                .any(|c| c.supported && q.is_gold(&c.source.uri)),
-            attempts: u32::try_from(answer.attempts.len()).unwrap_or(u32::MAX),
-            escalated_to_cloud: answer.escalated_to_cloud,
-            latency_ms,
-            prompt_tokens: prompt,
-            completion_tokens: completion,
-            cost_usd: cost,
-        };
-        let line = format!(
-            "{} {} on {} in {:.1} s",
-            q.id,
-            if row.correct { "right" } else { "wrong" },
-            row.tier,
-            latency_ms / 1e3
-        );
-        if bar.is_hidden() {
-            eprintln!("{line}");
-        } else {
-            bar.println(line);
+            .filter(|q| !done.contains(&(config.to_owned(), q.id.clone())))
+            .collect();
+        if todo.is_empty() {
+            continue;
         }
-        rows.push(row);
-        bar.inc(1);
+        // Fresh generators per configuration: its peak RSS is its own.
+        reset_peak_rss();
+        let retriever = Retriever::new(embedder, &index)?.with_options(ctx.search.clone());
+        // Metered into the run, not into the user's own log.
+        let mut assistant = assistant(ctx, retriever, forced, force_cloud)?
+            .with_metering(MeterLog::new(run_dir), ctx.prices.clone());
+        let mut options = ask_options(ctx, None, args.max_tokens);
+        options.tier = forced;
+        options.force_cloud = force_cloud;
+        for q in todo {
+            bar.set_message(format!("{config} {}", q.id));
+            let t = Instant::now();
+            let answer = assistant.ask(&q.question, &options, |_, _| {}, |_| {})?;
+            let latency_ms = t.elapsed().as_secs_f64() * 1e3;
+            let answered = answer.tier.is_some();
+            let sum = |f: &dyn Fn(&hearth_assistant::Attempt) -> f64| -> f64 {
+                answer.attempts.iter().map(f).sum()
+            };
+            let row = AnswerResult {
+                query_id: q.id.clone(),
+                config: config.to_owned(),
+                tier: answer.tier.clone().unwrap_or_else(|| UNANSWERED.to_owned()),
+                correct: answered && answer_matches(&q.answer, &answer.text),
+                f1: if answered {
+                    token_f1(&q.answer, &answer.text)
+                } else {
+                    0.0
+                },
+                cited_gold: answer
+                    .citations
+                    .iter()
+                    .any(|c| c.supported && q.is_gold(&c.source.uri)),
+                attempts: u32::try_from(answer.attempts.len()).unwrap_or(u32::MAX),
+                escalated_to_cloud: answer.escalated_to_cloud,
+                latency_ms,
+                retrieval_ms: answer.retrieval_ms,
+                generation_ms: sum(&|a| a.latency_ms),
+                prompt_tokens: sum(&|a| a.prompt_tokens as f64) as u64,
+                completion_tokens: sum(&|a| a.completion_tokens as f64) as u64,
+                cost_usd: sum(&|a| a.cost_usd),
+                peak_rss_bytes: peak_rss_bytes().unwrap_or(0),
+            };
+            let line = format!(
+                "[{config}] {} {} on {} in {:.1} s",
+                q.id,
+                if row.correct { "right" } else { "wrong" },
+                row.tier,
+                latency_ms / 1e3
+            );
+            // Reported once it is on disk: a kill after this line loses nothing.
+            rows.push(row)?;
+            if bar.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
+            bar.inc(1);
+        }
     }
     bar.finish_and_clear();
-    write_answers(run_dir, info, &rows)?;
-    Ok(summarise_answers(&run_dir.join(ASSISTANT_FILE), args.seed)?)
+    write_answers(run_dir, info, rows.rows())?;
+    rows.finish()?;
+    Ok(summarise_answers(&path, args.seed)?)
 }
 
-/// The assistant part as a table: overall, then per tier chosen.
-pub fn print(s: &AnswerSummary) {
-    let ci = s
-        .accuracy_ci95
-        .map(|(lo, hi)| format!(" (95% CI {lo:.2}–{hi:.2})"))
-        .unwrap_or_default();
+/// The assistant part as tables: one row per configuration, then the
+/// tiers the routed configuration chose.
+pub fn print(summary: &BTreeMap<String, AnswerSummary>) {
+    let questions = summary.values().map(|s| s.questions).max().unwrap_or(0);
+    println!("\nassistant — {questions} questions");
     println!(
-        "\nassistant — {} questions: accuracy {:.2}{ci}, token F1 {:.2}, gold cited {:.2}",
-        s.questions, s.accuracy, s.f1, s.citation_accuracy
+        "{:<8} {:>9} {:>11} {:>5} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>8} {:>9} {:>8}",
+        "config",
+        "accuracy",
+        "95% CI",
+        "F1",
+        "cited",
+        "local",
+        "cloud",
+        "p50 s",
+        "p95 s",
+        "ret ms",
+        "cost $",
+        "$ per 1k",
+        "peak MiB"
     );
-    println!(
-        "served locally {:.0}%, reached the cloud {:.0}%; latency p50 {:.1} s, p95 {:.1} s, p99 {:.1} s; cost ${:.4} (${:.4} per 1k requests), {} tokens",
-        s.local_share * 100.0,
-        s.cloud_share * 100.0,
-        s.p50_ms / 1e3,
-        s.p95_ms / 1e3,
-        s.p99_ms / 1e3,
-        s.cost_usd,
-        s.cost_per_1k_usd,
-        s.tokens
-    );
-    println!(
-        "{:<8} {:>8} {:>6} {:>9} {:>8} {:>8}",
-        "tier", "requests", "share", "accuracy", "p50 s", "p95 s"
-    );
-    for (tier, t) in &s.by_tier {
+    for (config, s) in summary {
+        let ci = s
+            .accuracy_ci95
+            .map(|(lo, hi)| format!("{lo:.2}–{hi:.2}"))
+            .unwrap_or_default();
         println!(
-            "{tier:<8} {:>8} {:>5.0}% {:>9.2} {:>8.1} {:>8.1}",
-            t.requests,
-            t.share * 100.0,
-            t.accuracy,
-            t.p50_ms / 1e3,
-            t.p95_ms / 1e3
+            "{config:<8} {:>9.2} {ci:>11} {:>5.2} {:>6.2} {:>5.0}% {:>5.0}% {:>6.1} {:>6.1} {:>6.0} {:>8.4} {:>9.4} {:>8.0}",
+            s.accuracy,
+            s.f1,
+            s.citation_accuracy,
+            s.local_share * 100.0,
+            s.cloud_share * 100.0,
+            s.p50_ms / 1e3,
+            s.p95_ms / 1e3,
+            s.retrieval_p50_ms,
+            s.cost_usd,
+            s.cost_per_1k_usd,
+            s.peak_rss_bytes as f64 / f64::from(1 << 20)
         );
+    }
+    if let Some(s) = summary.get(ROUTED) {
+        println!(
+            "\nrouted: tier chosen\n{:<8} {:>8} {:>6} {:>9} {:>8} {:>8}",
+            "tier", "requests", "share", "accuracy", "p50 s", "p95 s"
+        );
+        for (tier, t) in &s.by_tier {
+            println!(
+                "{tier:<8} {:>8} {:>5.0}% {:>9.2} {:>8.1} {:>8.1}",
+                t.requests,
+                t.share * 100.0,
+                t.accuracy,
+                t.p50_ms / 1e3,
+                t.p95_ms / 1e3
+            );
+        }
     }
 }

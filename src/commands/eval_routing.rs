@@ -1,22 +1,27 @@
 //! `hearth eval routing`: MMLU and GSM8K questions answered by a weak and a
 //! strong local tier (greedy, no retrieval), one Parquet row per question
-//! and tier; then the confidence gate swept over its thresholds.
+//! and tier; then the confidence gate swept over its thresholds, and read
+//! at the threshold the fitted router uses. Rows are checkpointed as they
+//! are measured, so `--resume` continues a killed run.
 
+use std::collections::HashSet;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use hearth_assistant::{ChatMessage, GenerationParams, Tier};
-use hearth_eval::results::{RunInfo, write_run_info};
+use hearth_eval::checkpoint::Checkpoint;
 use hearth_eval::routing::{
-    RoutingRow, RoutingSummary, is_correct, load_gsm8k, load_mmlu, max_tokens, summarise_routing,
-    system_prompt, write_routing,
+    GATE_OPTION, ROUTING_FILE, RoutingRow, RoutingSummary, is_correct, load_gsm8k, load_mmlu,
+    max_tokens, summarise_routing, system_prompt, write_routing,
 };
+use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use super::ask::generators;
-use super::eval::{git_revision, machine};
+use super::ask::{generators, router_config};
+use super::eval_runs::{ROUTING_SUITE, finish_run, new_run, resumable};
 use crate::cli::EvalRoutingArgs;
 use crate::context::Context;
 
@@ -52,12 +57,27 @@ fn data_dir(args: &EvalRoutingArgs) -> Result<PathBuf> {
     Ok(cache)
 }
 
-pub fn run(ctx: &Context, args: &EvalRoutingArgs) -> Result<ExitCode> {
+pub fn run(ctx: &Context, cli: &EvalRoutingArgs) -> Result<ExitCode> {
+    // A resumed run asks what it was started to ask.
+    let resumed = cli
+        .resume
+        .as_deref()
+        .map(|r| resumable(ctx, r, |i| i.suite == ROUTING_SUITE))
+        .transpose()?;
+    let args = match &resumed {
+        Some((_, info)) => {
+            let mut stored: EvalRoutingArgs = serde_json::from_value(info.options.clone())
+                .with_context(|| format!("the options of run {}", info.run_id))?;
+            stored.json = cli.json;
+            stored
+        }
+        None => cli.clone(),
+    };
     let [weak, strong] = args.tiers.as_slice() else {
         anyhow::bail!("--tiers names two tiers: the weak one, then the strong one");
     };
     let tiers: Vec<Tier> = vec![weak.parse()?, strong.parse()?];
-    let data = data_dir(args)?;
+    let data = data_dir(&args)?;
     let mut questions = load_mmlu(&data.join("mmlu.jsonl"), args.mmlu, args.seed)?;
     questions.extend(load_gsm8k(
         &data.join("gsm8k.jsonl"),
@@ -68,65 +88,99 @@ pub fn run(ctx: &Context, args: &EvalRoutingArgs) -> Result<ExitCode> {
         !questions.is_empty(),
         "no questions: raise --mmlu or --gsm8k"
     );
-
-    let started = chrono::Utc::now();
-    let run_id = format!("{}-routing", started.format("%Y%m%d-%H%M%S%.3f"));
-    let info = RunInfo {
-        run_id: run_id.clone(),
-        suite: "routing".into(),
-        started: started.to_rfc3339(),
-        git_revision: git_revision(),
-        machine: machine(),
-        embedding_model: String::new(),
-        hearth_version: env!("CARGO_PKG_VERSION").to_owned(),
-        seed: args.seed,
-    };
-    let run_dir = ctx.data_dir.join("eval/runs").join(&run_id);
-    write_run_info(&run_dir, &info)?;
-
-    let mut rows = Vec::with_capacity(questions.len() * 2);
-    for &tier in &tiers {
-        let mut generator = generators(ctx, Some(tier))?
-            .remove(&tier)
-            .with_context(|| format!("tier {tier} is not available"))?;
-        for (i, q) in questions.iter().enumerate() {
-            let messages = [
-                ChatMessage::system(system_prompt(q.benchmark)),
-                ChatMessage::user(q.prompt.clone()),
-            ];
-            let params = GenerationParams {
-                max_new_tokens: max_tokens(q.benchmark),
-                temperature: 0.0,
-                ..GenerationParams::default()
-            };
-            let t = Instant::now();
-            let g = generator.generate(&messages, &params, |_| {})?;
-            let correct = is_correct(q, &g.text);
-            eprintln!(
-                "[{tier} {}/{}] {} {}",
-                i + 1,
-                questions.len(),
-                q.id,
-                if correct { "right" } else { "wrong" }
-            );
-            rows.push(RoutingRow {
-                query_id: q.id.clone(),
-                benchmark: q.benchmark,
-                topic: q.topic.clone(),
-                tier: tier.to_string(),
-                correct,
-                mean_logprob: f64::from(g.mean_logprob),
-                latency_ms: t.elapsed().as_secs_f64() * 1e3,
-                prompt_tokens: g.prompt_tokens as u64,
-                completion_tokens: g.completion_tokens as u64,
-            });
+    let (run_dir, mut info) = match resumed {
+        Some(run) => run,
+        None => {
+            // The fitted router's gate on the weak tier, read off the sweep.
+            let gate = router_config(&ctx.data_dir)?.gate(tiers[0]).min_logprob;
+            let mut options = serde_json::to_value(&args)?;
+            options[GATE_OPTION] = f64::from(gate).into();
+            new_run(ctx, ROUTING_SUITE, "", args.seed, options)?
         }
+    };
+    let gate = info.options.get(GATE_OPTION).and_then(|v| v.as_f64());
+
+    let mut rows: Checkpoint<RoutingRow> = Checkpoint::open(&run_dir, "routing")?;
+    if !run_dir.join(ROUTING_FILE).exists() {
+        let done: HashSet<(String, String)> = rows
+            .rows()
+            .iter()
+            .map(|r| (r.tier.clone(), r.query_id.clone()))
+            .collect();
+        let bar = if std::io::stderr().is_terminal() {
+            ProgressBar::new((questions.len() * tiers.len()) as u64)
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template("answering {bar:30} {pos}/{len} {msg} ({eta} left)")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_position(done.len() as u64);
+        if !done.is_empty() {
+            eprintln!("{} answers already measured", done.len());
+        }
+        for &tier in &tiers {
+            let todo: Vec<_> = questions
+                .iter()
+                .filter(|q| !done.contains(&(tier.to_string(), q.id.clone())))
+                .collect();
+            if todo.is_empty() {
+                continue;
+            }
+            let mut generator = generators(ctx, Some(tier))?
+                .remove(&tier)
+                .with_context(|| format!("tier {tier} is not available"))?;
+            for q in todo {
+                bar.set_message(format!("{tier} {}", q.id));
+                let messages = [
+                    ChatMessage::system(system_prompt(q.benchmark)),
+                    ChatMessage::user(q.prompt.clone()),
+                ];
+                let params = GenerationParams {
+                    max_new_tokens: max_tokens(q.benchmark),
+                    temperature: 0.0,
+                    ..GenerationParams::default()
+                };
+                let t = Instant::now();
+                let g = generator.generate(&messages, &params, |_| {})?;
+                let correct = is_correct(q, &g.text);
+                rows.push(RoutingRow {
+                    query_id: q.id.clone(),
+                    benchmark: q.benchmark,
+                    topic: q.topic.clone(),
+                    tier: tier.to_string(),
+                    correct,
+                    mean_logprob: f64::from(g.mean_logprob),
+                    latency_ms: t.elapsed().as_secs_f64() * 1e3,
+                    prompt_tokens: g.prompt_tokens as u64,
+                    completion_tokens: g.completion_tokens as u64,
+                })?;
+                if bar.is_hidden() {
+                    eprintln!(
+                        "[{tier} {}/{}] {} {}",
+                        rows.rows().len(),
+                        questions.len() * tiers.len(),
+                        q.id,
+                        if correct { "right" } else { "wrong" }
+                    );
+                }
+                bar.inc(1);
+            }
+        }
+        bar.finish_and_clear();
+        // Weak tier's rows first: the file's tier order says which is which.
+        let mut ordered: Vec<RoutingRow> = rows.rows().to_vec();
+        ordered.sort_by_key(|r| r.tier != tiers[0].to_string());
+        write_routing(&run_dir, &info, &ordered)?;
     }
-    write_routing(&run_dir, &info, &rows)?;
+    let (all, _) = hearth_eval::routing::read_routing(&run_dir.join(ROUTING_FILE))?;
+    rows.finish()?;
+    finish_run(&run_dir, &mut info)?;
     let figures = Figures {
-        run: run_id,
+        run: info.run_id.clone(),
         results: run_dir,
-        summary: summarise_routing(&rows, &tiers[0].to_string(), &tiers[1].to_string()),
+        summary: summarise_routing(&all, &tiers[0].to_string(), &tiers[1].to_string(), gate),
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&figures)?);
@@ -156,6 +210,15 @@ fn print(f: &Figures, tiers: &[Tier]) {
             "\nrouter on {name} ({} questions): APGR {:.3}",
             r.questions, r.apgr
         );
+        if let Some(g) = &r.gate {
+            println!(
+                "at the fitted gate (mean log-prob ≥ {:.2}): {:.0}% escalated, accuracy {:.3}, PGR {:.3}",
+                g.threshold,
+                g.escalated * 100.0,
+                g.accuracy,
+                g.pgr
+            );
+        }
         println!(
             "{:>12} {:>10} {:>9} {:>7}",
             "threshold", "escalated", "accuracy", "PGR"

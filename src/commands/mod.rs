@@ -11,6 +11,7 @@ mod demo;
 mod eval;
 mod eval_assistant;
 mod eval_routing;
+mod eval_runs;
 mod index;
 mod models;
 mod roofline;

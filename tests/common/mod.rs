@@ -51,3 +51,29 @@ pub fn model_entry(list: &Value, name: &str) -> Value {
         .cloned()
         .unwrap_or_else(|| panic!("no model {name} in {list}"))
 }
+
+/// Starts `hearth --data-dir DATA ARGS…` and kills it (SIGKILL) as soon as
+/// a line of its stderr contains `marker`; returns the stderr read until then.
+pub fn kill_when(data_dir: &Path, args: &[&str], marker: &str) -> String {
+    use std::io::BufRead;
+    let mut child = command(data_dir)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start hearth");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let mut seen = String::new();
+    for line in std::io::BufReader::new(stderr).lines() {
+        let line = line.expect("read stderr");
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains(marker) {
+            child.kill().expect("kill hearth");
+            child.wait().expect("reap hearth");
+            return seen;
+        }
+    }
+    let status = child.wait().expect("reap hearth");
+    panic!("hearth ended ({status}) before printing {marker:?}:\n{seen}");
+}

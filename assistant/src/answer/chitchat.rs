@@ -72,16 +72,17 @@ impl Assistant<'_> {
             &generation,
             seconds,
         );
-        if let Some(meter) = &self.meter {
-            meter.append(&[record])?;
-        }
         answer.attempts.push(attempt(
             tier,
             &reason,
             &generation,
             &Default::default(),
             &review,
+            record.cost_usd,
         ));
+        if let Some(meter) = &self.meter {
+            meter.append(&[record])?;
+        }
         answer.text = generation.text;
         answer.tier = Some(tier.to_string());
         answer.sources.clear();

@@ -105,6 +105,7 @@ impl Assistant<'_> {
                     completion_tokens: reply.completion_tokens as usize,
                     ttft_ms: record.ttft_ms,
                     latency_ms: record.latency_ms,
+                    cost_usd: record.cost_usd,
                     cloud: Some(call),
                 });
                 if supported {
@@ -131,6 +132,7 @@ impl Assistant<'_> {
                     completion_tokens: 0,
                     ttft_ms: 0.0,
                     latency_ms: record.latency_ms,
+                    cost_usd: record.cost_usd,
                     cloud: Some(call),
                 });
                 answer.notes.push(format!("the cloud call failed: {err}"));

@@ -89,6 +89,8 @@ pub struct Attempt {
     pub completion_tokens: usize,
     pub ttft_ms: f64,
     pub latency_ms: f64,
+    /// The call's cost as metered (zero on a local tier under default prices).
+    pub cost_usd: f64,
     /// What left the machine, for a cloud attempt.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloud: Option<CloudCall>,
@@ -117,6 +119,8 @@ pub struct Answer {
     /// ([`Assistant::with_task_classifier`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<TaskPrediction>,
+    /// Time spent before generation: classifying and searching the index.
+    pub retrieval_ms: f64,
 }
 
 impl Answer {
@@ -138,6 +142,7 @@ impl Answer {
             escalated_to_cloud: false,
             notes: Vec::new(),
             task,
+            retrieval_ms: 0.0,
         }
     }
 }
@@ -189,12 +194,22 @@ impl<'a> Assistant<'a> {
         self
     }
 
-    /// The question's task type, when a classifier is set (a classifier that
-    /// cannot embed the question is logged and ignored).
-    fn classify(&self, question: &str) -> Option<TaskPrediction> {
+    /// The question's embedding, made once when the task classifier or the
+    /// search needs it.
+    fn embed(&self, question: &str) -> Result<Option<Vec<f32>>, AssistantError> {
+        if self.task.is_some() || self.retriever.needs_vector() {
+            Ok(Some(self.retriever.embedder().embed_one(question)?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The question's task type from its embedding, when a classifier is set
+    /// (a classifier trained on another embedding model is logged and ignored).
+    fn classify(&self, vector: Option<&[f32]>) -> Option<TaskPrediction> {
         let classifier = self.task.as_ref()?;
-        match classifier.classify_text(self.retriever.embedder(), question) {
-            Ok(p) => Some(p),
+        match classifier.check_embedder(self.retriever.embedder()) {
+            Ok(()) => Some(classifier.classify(vector?)),
             Err(e) => {
                 tracing::warn!("task classifier: {e}");
                 None
@@ -217,10 +232,16 @@ impl<'a> Assistant<'a> {
         self.generators.get_mut(&tier)
     }
 
-    /// The generators and the cloud tier back, for the next request's
+    /// The generators, the cloud tier and the task classifier back, for the next request's
     /// assistant (models stay loaded across requests).
-    pub fn into_parts(self) -> (BTreeMap<Tier, Generator>, Option<CloudTier>) {
-        (self.generators, self.cloud)
+    pub fn into_parts(
+        self,
+    ) -> (
+        BTreeMap<Tier, Generator>,
+        Option<CloudTier>,
+        Option<TaskClassifier>,
+    ) {
+        (self.generators, self.cloud, self.task)
     }
 
     /// The retriever the assistant searches with.
@@ -246,7 +267,9 @@ impl<'a> Assistant<'a> {
         mut on_token: impl FnMut(&str),
     ) -> Result<Answer, AssistantError> {
         let request_id = request_id();
-        let task = self.classify(question);
+        let started = Instant::now();
+        let vector = self.embed(question)?;
+        let task = self.classify(vector.as_deref());
         let forced = options.force_cloud || options.tier.is_some();
         if !forced
             && self
@@ -267,7 +290,9 @@ impl<'a> Assistant<'a> {
                 return Ok(answer);
             }
         }
-        let hits = self.retriever.search(question, options.sources)?;
+        let hits = self
+            .retriever
+            .search_embedded(question, vector.as_deref(), options.sources)?;
         let sources: Vec<SourceRef> = hits
             .iter()
             .enumerate()
@@ -276,6 +301,7 @@ impl<'a> Assistant<'a> {
         let messages = prompt(question, &hits, options.source_chars);
         let signals = QuerySignals::new(question, &hits).with_task(task);
         let mut answer = Answer::unanswered(&request_id, question, sources, task);
+        answer.retrieval_ms = started.elapsed().as_secs_f64() * 1e3;
         if hits.is_empty() {
             answer.notes.push("the index returned no sources".into());
             return Ok(answer);
@@ -347,7 +373,7 @@ impl<'a> Assistant<'a> {
             } else {
                 self.router.review(tier, &generation, &check)
             };
-            records.push(self.record(
+            let record = self.record(
                 &request_id,
                 started_ms,
                 tier,
@@ -360,14 +386,16 @@ impl<'a> Assistant<'a> {
                 },
                 &generation,
                 seconds,
-            ));
+            );
             answer.attempts.push(attempt(
                 tier,
                 &decision.reason,
                 &generation,
                 &check,
                 &review,
+                record.cost_usd,
             ));
+            records.push(record);
             let grounded = check.grounded();
             if review.accepted {
                 if grounded > 0.0 {
@@ -411,7 +439,10 @@ impl<'a> Assistant<'a> {
         gold: &str,
         options: &AskOptions,
     ) -> Result<Observation, AssistantError> {
-        let hits = self.retriever.search(question, options.sources)?;
+        let vector = self.embed(question)?;
+        let hits = self
+            .retriever
+            .search_embedded(question, vector.as_deref(), options.sources)?;
         let messages = prompt(question, &hits, options.source_chars);
         let mut tiers = BTreeMap::new();
         for (&tier, generator) in &mut self.generators {
@@ -436,7 +467,7 @@ impl<'a> Assistant<'a> {
             );
         }
         Ok(Observation {
-            signals: QuerySignals::new(question, &hits).with_task(self.classify(question)),
+            signals: QuerySignals::new(question, &hits).with_task(self.classify(vector.as_deref())),
             tiers,
         })
     }
@@ -504,6 +535,7 @@ fn attempt(
     generation: &Generation,
     check: &CitationCheck,
     review: &crate::router::Review,
+    cost_usd: f64,
 ) -> Attempt {
     Attempt {
         tier: tier.to_string(),
@@ -517,6 +549,7 @@ fn attempt(
         completion_tokens: generation.completion_tokens,
         ttft_ms: generation.time_to_first_token.as_secs_f64() * 1e3,
         latency_ms: generation.total_time.as_secs_f64() * 1e3,
+        cost_usd,
         cloud: None,
     }
 }

@@ -297,15 +297,16 @@ impl Engine {
         if let Some(cloud) = cloud {
             assistant = assistant.with_cloud(cloud);
         }
-        if let Some(task) = &self.config.task {
-            assistant = assistant.with_task_classifier(task.clone());
+        if let Some(task) = self.config.task.take() {
+            assistant = assistant.with_task_classifier(task);
         }
         let result = assistant
             .ask(question, options, |_, _| {}, |_| {})
             .map_err(|e| e.to_string());
-        let (generators, cloud) = assistant.into_parts();
+        let (generators, cloud, task) = assistant.into_parts();
         self.config.generators = generators;
         self.config.cloud = cloud;
+        self.config.task = task;
         result
     }
 
