@@ -365,3 +365,58 @@ fn the_weight_format_comes_from_the_config() {
     let hits = json(run("int8", &["search", "gate code", "--json"]));
     assert!(hits[0]["text"].as_str().unwrap().contains("2291"));
 }
+
+/// Every connector fixture (`fixtures/connectors`: mail as .eml, Maildir and
+/// mbox; HTML, DOCX and PDF documents; and the malformed ones) indexed by the
+/// binary: status counts each kind and names each failure with its reason.
+#[test]
+fn every_format_indexes_and_status_names_the_failures() {
+    let data = tempfile::tempdir().unwrap();
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/connectors");
+    let report = json(hearth(
+        data.path(),
+        &["index", fixtures.to_str().unwrap(), "--json"],
+    ));
+    let status = json(hearth(data.path(), &["status", "--json"]));
+    // Mail: 5 from quote-forward.eml (mail, 3 readable attachments, the
+    // forwarded mail), 1 html-only, 2 Maildir, 2 from the truncated mbox.
+    let kinds = &status["by_kind"];
+    assert!(kinds["mail"]["documents"].as_u64().unwrap() >= 6, "{status:#}");
+    assert!(kinds["document"]["documents"].as_u64().unwrap() >= 5, "{status:#}");
+    let failures = status["failures"].as_array().unwrap();
+    let named = |file: &str, reason: &str| {
+        failures.iter().any(|f| {
+            f["path"].as_str().unwrap().ends_with(file)
+                && f["reason"].as_str().unwrap().contains(reason)
+        })
+    };
+    for (file, reason) in [
+        ("broken/no-headers.eml", "no headers"),
+        ("broken/not-a-zip.docx", "not a zip archive"),
+        ("broken/no-body.docx", "no word/document.xml"),
+        ("broken/truncated.pdf", "not a readable PDF"),
+        ("broken/cyclic.pdf", "cyclic object graph"),
+        ("broken/encrypted.pdf", "needs a password"),
+        ("scanned-receipt.pdf", "text layer"),
+    ] {
+        assert!(named(file, reason), "no failure {file}: {reason} in {status:#}");
+    }
+    assert_eq!(failures.len(), 7, "{status:#}");
+    assert_eq!(report["failed"].as_array().unwrap().len(), 7, "{report:#}");
+    let human = ok(hearth(data.path(), &["status"]));
+    assert!(human.contains("7 failure(s)") && human.contains("cyclic"), "{human}");
+    // What was read is searchable: a DOCX table cell, a PDF's second page, a
+    // mail attachment.
+    for (query, file) in [
+        ("walnut worktop cabinets fitting", "kitchen-plan.docx"),
+        ("outdoor unit north wall boundary", "heat-pump-survey.pdf"),
+        ("service checklist burner flue", "quote-forward.eml"),
+    ] {
+        let hits = json(hearth(data.path(), &["search", query, "--json", "-k", "3"]));
+        let top = hits.as_array().and_then(|h| h.first()).unwrap_or_else(|| panic!("{hits}"));
+        assert!(
+            top["uri"].as_str().unwrap().contains(file),
+            "{query}: {hits:#}"
+        );
+    }
+}

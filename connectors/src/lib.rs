@@ -23,9 +23,13 @@
 //! ```
 
 mod document;
+mod docx;
 mod error;
+mod html;
+mod mail;
 mod markdown;
 mod mbox;
+mod pdf;
 mod text;
 mod walk;
 
@@ -33,8 +37,12 @@ pub use document::{
     ContentHash, Document, DocumentId, Origin, Participant, ParticipantRole, SourceKind, Span,
     SpanLabel,
 };
+pub use docx::{DOCX_TYPE, DocxReader, DocxText, MAX_XML_BYTES, docx_text};
 pub use error::ConnectorError;
+pub use html::{HtmlReader, html_to_text};
+pub use mail::MailFileReader;
 pub use markdown::MarkdownReader;
 pub use mbox::MboxReader;
+pub use pdf::{MAX_PDF_PAGES, PdfReader, PdfText, pdf_text};
 pub use text::{TextReader, decode_text};
 pub use walk::{Discovery, Format, SourceFile, discover, read_source};

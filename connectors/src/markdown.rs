@@ -39,10 +39,10 @@ impl MarkdownReader {
     }
 }
 
-struct Heading {
-    level: usize,
-    text: String,
-    offset: usize,
+pub(crate) struct Heading {
+    pub level: usize,
+    pub text: String,
+    pub offset: usize,
 }
 
 /// ATX headings (`#` .. `######`) outside fenced code blocks, with byte offsets.
@@ -75,7 +75,7 @@ fn headings(text: &str) -> Vec<Heading> {
 
 /// One span per heading, from the heading to the next heading, labelled with the
 /// path of enclosing headings.
-fn heading_spans(headings: &[Heading], len: usize) -> Vec<Span> {
+pub(crate) fn heading_spans(headings: &[Heading], len: usize) -> Vec<Span> {
     let mut stack: Vec<(usize, &str)> = Vec::new();
     let mut spans = Vec::with_capacity(headings.len());
     for (i, h) in headings.iter().enumerate() {

@@ -1,19 +1,18 @@
 //! mbox mailboxes (Gmail Takeout and friends), streamed one message at a time
-//! through mail-parser, so a multi-gigabyte mailbox needs memory for one mail only.
+//! through mail-parser, so a multi-gigabyte mailbox needs memory for one mail
+//! only. Each message becomes a mail and its attachments ([`crate::mail`]).
 
-use crate::document::{
-    Document, DocumentId, Origin, Participant, ParticipantRole, SourceKind, file_uri,
-};
+use crate::document::{Document, file_uri};
 use crate::error::ConnectorError;
-use mail_parser::{Address, HeaderValue, Message, MessageParser};
+use crate::mail::{MailSite, mail_documents};
+use mail_parser::MessageParser;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-/// Largest single message accepted (64 MiB).
-const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
-
-/// Streams the messages of an mbox file as [`Document`]s, one per mail.
+/// Streams the messages of an mbox file as [`Document`]s: each mail, then
+/// its attachments.
 ///
 /// A message that cannot be parsed yields an error for that message and the
 /// iteration goes on with the next one.
@@ -23,6 +22,8 @@ pub struct MboxReader {
     inner: mail_parser::mailbox::mbox::MessageIterator<BufReader<File>>,
     index: usize,
     parser: MessageParser,
+    /// Documents of the current message not yet handed out.
+    pending: VecDeque<Document>,
     /// Set after an I/O error: the rest of the file cannot be trusted.
     stopped: bool,
 }
@@ -42,58 +43,9 @@ impl MboxReader {
             inner: mail_parser::mailbox::mbox::MessageIterator::new(BufReader::new(file)),
             index: 0,
             parser: MessageParser::default(),
+            pending: VecDeque::new(),
             stopped: false,
         })
-    }
-
-    fn convert(&self, index: usize, raw: &[u8]) -> Result<Document, ConnectorError> {
-        let malformed = |reason: &str| ConnectorError::Malformed {
-            what: "mail",
-            path: self.path.clone(),
-            item: Some(format!("message {index}")),
-            reason: reason.to_owned(),
-        };
-        if raw.len() > MAX_MESSAGE_BYTES {
-            return Err(malformed(&format!(
-                "{} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit for one message",
-                raw.len()
-            )));
-        }
-        let message = self
-            .parser
-            .parse(raw)
-            .ok_or_else(|| malformed("not a MIME message"))?;
-        if message.headers().is_empty() {
-            return Err(malformed("no headers"));
-        }
-        let message_id = message.message_id().map(str::to_owned);
-        let item = message_id.clone().unwrap_or_else(|| format!("msg-{index}"));
-        let uri = format!("{}#{}", self.uri, item);
-        let title = message
-            .subject()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "(no subject)".to_owned());
-        let mut doc = Document::new(
-            SourceKind::Mail,
-            "message/rfc822",
-            uri,
-            title,
-            body_text(&message),
-            Origin {
-                path: self.path.clone(),
-                item: Some(format!("message {index}: {item}")),
-            },
-        );
-        if let Some(mid) = &message_id {
-            // A mail is the same mail wherever it is filed: its id follows the
-            // Message-ID, not the mailbox, so moving it re-embeds nothing.
-            doc.id = DocumentId::derive(SourceKind::Mail, &format!("message-id:{mid}"));
-        }
-        doc.participants = participants(&message);
-        doc.timestamp = message.date().map(|d| d.to_timestamp());
-        doc.thread = thread_root(&message).or(message_id);
-        Ok(doc.seal())
     }
 }
 
@@ -101,6 +53,9 @@ impl Iterator for MboxReader {
     type Item = Result<Document, ConnectorError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(doc) = self.pending.pop_front() {
+            return Some(Ok(doc));
+        }
         if self.stopped {
             return None;
         }
@@ -117,62 +72,26 @@ impl Iterator for MboxReader {
         };
         let index = self.index;
         self.index += 1;
-        Some(self.convert(index, raw.contents()))
-    }
-}
-
-/// All text bodies in order; HTML-only mails are converted to text by mail-parser.
-fn body_text(message: &Message<'_>) -> String {
-    let mut parts = Vec::new();
-    for i in 0..message.text_body_count().max(1) {
-        if let Some(text) = message.body_text(i) {
-            let t = text.trim();
-            if !t.is_empty() {
-                parts.push(t.replace("\r\n", "\n"));
+        let site = MailSite {
+            path: &self.path,
+            file_uri: &self.uri,
+            index: Some(index),
+            tags: Vec::new(),
+        };
+        match mail_documents(&self.parser, raw.contents(), &site) {
+            Ok(docs) => {
+                self.pending.extend(docs);
+                self.pending.pop_front().map(Ok)
             }
+            Err(e) => Some(Err(e)),
         }
     }
-    parts.join("\n\n")
-}
-
-fn participants(message: &Message<'_>) -> Vec<Participant> {
-    let mut out: Vec<Participant> = Vec::new();
-    let roles = [
-        (message.from(), ParticipantRole::From),
-        (message.to(), ParticipantRole::To),
-        (message.cc(), ParticipantRole::Cc),
-    ];
-    for (address, role) in roles {
-        for addr in address.map(Address::iter).into_iter().flatten() {
-            let p = Participant {
-                name: addr
-                    .name()
-                    .map(|n| n.trim().to_owned())
-                    .filter(|n| !n.is_empty()),
-                address: addr.address().map(|a| a.trim().to_lowercase()),
-                role,
-            };
-            if !out.contains(&p) {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
-/// The first Message-ID in References, else In-Reply-To: the root of the thread.
-fn thread_root(message: &Message<'_>) -> Option<String> {
-    let first = |v: &HeaderValue<'_>| match v {
-        HeaderValue::Text(t) => Some(t.to_string()),
-        HeaderValue::TextList(list) => list.first().map(|t| t.to_string()),
-        _ => None,
-    };
-    first(message.references()).or_else(|| first(message.in_reply_to()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::{ParticipantRole, SourceKind};
 
     const MBOX: &str = "From alice@example.com Wed Jan 14 09:12:00 2026\n\
 Message-ID: <a1@example.com>\n\

@@ -1,9 +1,13 @@
 //! Discovery: which files under the given paths Hearth can read, and in which format.
 
 use crate::document::{Document, SourceKind};
+use crate::docx::DocxReader;
 use crate::error::ConnectorError;
+use crate::html::HtmlReader;
+use crate::mail::{MailFileReader, is_maildir_message};
 use crate::markdown::MarkdownReader;
 use crate::mbox::MboxReader;
+use crate::pdf::PdfReader;
 use crate::text::TextReader;
 use std::path::{Path, PathBuf};
 
@@ -16,11 +20,25 @@ pub enum Format {
     Markdown,
     /// An mbox mailbox (`.mbox`, or any file starting with a `From ` line).
     Mbox,
+    /// One mail message (`.eml`).
+    Eml,
+    /// One message of a Maildir (a file in `cur/` or `new/`).
+    Maildir,
+    /// An HTML page (`.html`, `.htm`, `.xhtml`).
+    Html,
+    /// A Word document (`.docx`).
+    Docx,
+    /// A PDF (`.pdf`).
+    Pdf,
 }
 
 impl Format {
-    /// Detects the format from the extension, then from the first bytes.
+    /// Detects the format from the place (a Maildir's `cur/` or `new/`),
+    /// then the extension, then the first bytes.
     pub fn detect(path: &Path) -> Option<Format> {
+        if is_maildir_message(path) {
+            return Some(Format::Maildir);
+        }
         let ext = path
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase())
@@ -28,6 +46,10 @@ impl Format {
         match ext.as_str() {
             "md" | "markdown" => Some(Format::Markdown),
             "mbox" => Some(Format::Mbox),
+            "eml" => Some(Format::Eml),
+            "html" | "htm" | "xhtml" => Some(Format::Html),
+            "docx" => Some(Format::Docx),
+            "pdf" => Some(Format::Pdf),
             "txt" | "text" | "log" => Some(Format::Text),
             "" => sniff(path),
             _ => None,
@@ -37,8 +59,10 @@ impl Format {
     /// The kind of documents files of this format produce.
     pub fn kind(self) -> SourceKind {
         match self {
-            Format::Text | Format::Markdown => SourceKind::Document,
-            Format::Mbox => SourceKind::Mail,
+            Format::Text | Format::Markdown | Format::Html | Format::Docx | Format::Pdf => {
+                SourceKind::Document
+            }
+            Format::Mbox | Format::Eml | Format::Maildir => SourceKind::Mail,
         }
     }
 
@@ -48,6 +72,11 @@ impl Format {
             Format::Text => "text",
             Format::Markdown => "markdown",
             Format::Mbox => "mbox",
+            Format::Eml => "eml",
+            Format::Maildir => "maildir",
+            Format::Html => "html",
+            Format::Docx => "docx",
+            Format::Pdf => "pdf",
         }
     }
 }
@@ -125,13 +154,21 @@ fn classify(path: PathBuf, size: u64, found: &mut Discovery) {
 }
 
 /// Reads every document of one file. Containers (mbox) yield many, each with its
-/// own result; a file that cannot be opened yields a single error.
+/// own result, and a mail yields its attachments after it; a file that cannot
+/// be opened yields a single error.
 pub fn read_source(
     file: &SourceFile,
 ) -> Box<dyn Iterator<Item = Result<Document, ConnectorError>> + Send> {
     match file.format {
         Format::Text => Box::new(std::iter::once(TextReader.read(&file.path))),
         Format::Markdown => Box::new(std::iter::once(MarkdownReader.read(&file.path))),
+        Format::Html => Box::new(std::iter::once(HtmlReader.read(&file.path))),
+        Format::Docx => Box::new(std::iter::once(DocxReader.read(&file.path))),
+        Format::Pdf => Box::new(std::iter::once(PdfReader.read(&file.path))),
+        Format::Eml | Format::Maildir => match MailFileReader::default().read(&file.path) {
+            Ok(docs) => Box::new(docs.into_iter().map(Ok)),
+            Err(err) => Box::new(std::iter::once(Err(err))),
+        },
         Format::Mbox => match MboxReader::open(&file.path) {
             Ok(reader) => Box::new(reader),
             Err(err) => Box::new(std::iter::once(Err(err))),
