@@ -367,7 +367,8 @@ fn the_weight_format_comes_from_the_config() {
 }
 
 /// Every connector fixture (`fixtures/connectors`: mail as .eml, Maildir and
-/// mbox; HTML, DOCX and PDF documents; and the malformed ones) indexed by the
+/// mbox; DOCX and PDF documents; an iMessage database; and the malformed
+/// ones) indexed by the
 /// binary: status counts each kind and names each failure with its reason.
 #[test]
 fn every_format_indexes_and_status_names_the_failures() {
@@ -381,8 +382,14 @@ fn every_format_indexes_and_status_names_the_failures() {
     // Mail: 5 from quote-forward.eml (mail, 3 readable attachments, the
     // forwarded mail), 1 html-only, 2 Maildir, 2 from the truncated mbox.
     let kinds = &status["by_kind"];
-    assert!(kinds["mail"]["documents"].as_u64().unwrap() >= 6, "{status:#}");
-    assert!(kinds["document"]["documents"].as_u64().unwrap() >= 5, "{status:#}");
+    assert!(
+        kinds["mail"]["documents"].as_u64().unwrap() >= 6,
+        "{status:#}"
+    );
+    assert!(
+        kinds["document"]["documents"].as_u64().unwrap() >= 5,
+        "{status:#}"
+    );
     let failures = status["failures"].as_array().unwrap();
     let named = |file: &str, reason: &str| {
         failures.iter().any(|f| {
@@ -398,22 +405,39 @@ fn every_format_indexes_and_status_names_the_failures() {
         ("broken/cyclic.pdf", "cyclic object graph"),
         ("broken/encrypted.pdf", "needs a password"),
         ("scanned-receipt.pdf", "text layer"),
+        ("not-imessage/chat.db", "not an iMessage chat.db"),
+        ("telegram/result.json", "EOF"),
+        ("broken/sms-backup.xml", "at byte"),
     ] {
-        assert!(named(file, reason), "no failure {file}: {reason} in {status:#}");
+        assert!(
+            named(file, reason),
+            "no failure {file}: {reason} in {status:#}"
+        );
     }
-    assert_eq!(failures.len(), 7, "{status:#}");
-    assert_eq!(report["failed"].as_array().unwrap().len(), 7, "{report:#}");
+    assert_eq!(failures.len(), 10, "{status:#}");
+    assert_eq!(report["failed"].as_array().unwrap().len(), 10, "{report:#}");
+    assert!(
+        kinds["message"]["documents"].as_u64().unwrap() >= 2,
+        "{status:#}"
+    );
     let human = ok(hearth(data.path(), &["status"]));
-    assert!(human.contains("7 failure(s)") && human.contains("cyclic"), "{human}");
+    assert!(
+        human.contains("10 failure(s)") && human.contains("cyclic"),
+        "{human}"
+    );
     // What was read is searchable: a DOCX table cell, a PDF's second page, a
     // mail attachment.
     for (query, file) in [
         ("walnut worktop cabinets fitting", "kitchen-plan.docx"),
         ("outdoor unit north wall boundary", "heat-pump-survey.pdf"),
         ("service checklist burner flue", "quote-forward.eml"),
+        ("pottery class studio apron", "imessage/chat.db"),
     ] {
         let hits = json(hearth(data.path(), &["search", query, "--json", "-k", "3"]));
-        let top = hits.as_array().and_then(|h| h.first()).unwrap_or_else(|| panic!("{hits}"));
+        let top = hits
+            .as_array()
+            .and_then(|h| h.first())
+            .unwrap_or_else(|| panic!("{hits}"));
         assert!(
             top["uri"].as_str().unwrap().contains(file),
             "{query}: {hits:#}"

@@ -143,13 +143,15 @@ pub enum SpanLabel {
     Page(u32),
     /// Heading path, outermost first, joined with " > ".
     Heading(String),
+    /// One chat message: `Sender, 2026-02-09 07:41`.
+    Message(String),
 }
 
 impl fmt::Display for SpanLabel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Page(n) => write!(f, "page {n}"),
-            Self::Heading(h) => f.write_str(h),
+            Self::Heading(h) | Self::Message(h) => f.write_str(h),
         }
     }
 }

@@ -22,6 +22,7 @@
 //! }
 //! ```
 
+mod chat;
 mod document;
 mod docx;
 mod error;
@@ -33,6 +34,10 @@ mod pdf;
 mod text;
 mod walk;
 
+pub use chat::{
+    ChatMessage, IMessageReader, SmsBackupReader, TelegramReader, WINDOW_MESSAGES, WhatsAppReader,
+    attributed_text,
+};
 pub use document::{
     ContentHash, Document, DocumentId, Origin, Participant, ParticipantRole, SourceKind, Span,
     SpanLabel,

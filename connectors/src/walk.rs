@@ -1,5 +1,6 @@
 //! Discovery: which files under the given paths Hearth can read, and in which format.
 
+use crate::chat::{IMessageReader, SmsBackupReader, TelegramReader, WhatsAppReader};
 use crate::document::{Document, SourceKind};
 use crate::docx::DocxReader;
 use crate::error::ConnectorError;
@@ -30,6 +31,14 @@ pub enum Format {
     Docx,
     /// A PDF (`.pdf`).
     Pdf,
+    /// A WhatsApp chat export (a `.txt` whose lines start with dates).
+    WhatsApp,
+    /// A Telegram Desktop export (`result.json`).
+    Telegram,
+    /// An Android "SMS Backup & Restore" file (`.xml` with `<smses>`).
+    SmsBackup,
+    /// The macOS Messages database (`chat.db`).
+    IMessage,
 }
 
 impl Format {
@@ -38,6 +47,9 @@ impl Format {
     pub fn detect(path: &Path) -> Option<Format> {
         if is_maildir_message(path) {
             return Some(Format::Maildir);
+        }
+        if path.file_name().is_some_and(|n| n == "chat.db") {
+            return Some(Format::IMessage);
         }
         let ext = path
             .extension()
@@ -50,7 +62,10 @@ impl Format {
             "html" | "htm" | "xhtml" => Some(Format::Html),
             "docx" => Some(Format::Docx),
             "pdf" => Some(Format::Pdf),
+            "txt" if WhatsAppReader::sniff(&head(path)) => Some(Format::WhatsApp),
             "txt" | "text" | "log" => Some(Format::Text),
+            "json" if TelegramReader::sniff(&head(path)) => Some(Format::Telegram),
+            "xml" if SmsBackupReader::sniff(&head(path)) => Some(Format::SmsBackup),
             "" => sniff(path),
             _ => None,
         }
@@ -63,6 +78,9 @@ impl Format {
                 SourceKind::Document
             }
             Format::Mbox | Format::Eml | Format::Maildir => SourceKind::Mail,
+            Format::WhatsApp | Format::Telegram | Format::SmsBackup | Format::IMessage => {
+                SourceKind::Message
+            }
         }
     }
 
@@ -77,8 +95,22 @@ impl Format {
             Format::Html => "html",
             Format::Docx => "docx",
             Format::Pdf => "pdf",
+            Format::WhatsApp => "whatsapp",
+            Format::Telegram => "telegram",
+            Format::SmsBackup => "sms",
+            Format::IMessage => "imessage",
         }
     }
+}
+
+/// The first 4 KiB of a file as text (lossy), for sniffing.
+fn head(path: &Path) -> String {
+    use std::io::Read;
+    let mut buf = Vec::with_capacity(4096);
+    if let Ok(file) = std::fs::File::open(path) {
+        let _ = file.take(4096).read_to_end(&mut buf);
+    }
+    String::from_utf8_lossy(&buf).into_owned()
 }
 
 /// Extension-less files: an mbox starts with a `From ` envelope line.
@@ -165,14 +197,25 @@ pub fn read_source(
         Format::Html => Box::new(std::iter::once(HtmlReader.read(&file.path))),
         Format::Docx => Box::new(std::iter::once(DocxReader.read(&file.path))),
         Format::Pdf => Box::new(std::iter::once(PdfReader.read(&file.path))),
-        Format::Eml | Format::Maildir => match MailFileReader::default().read(&file.path) {
-            Ok(docs) => Box::new(docs.into_iter().map(Ok)),
-            Err(err) => Box::new(std::iter::once(Err(err))),
-        },
+        Format::WhatsApp => many(WhatsAppReader.read(&file.path)),
+        Format::Telegram => many(TelegramReader.read(&file.path)),
+        Format::SmsBackup => many(SmsBackupReader.read(&file.path)),
+        Format::IMessage => many(IMessageReader.read(&file.path)),
+        Format::Eml | Format::Maildir => many(MailFileReader::default().read(&file.path)),
         Format::Mbox => match MboxReader::open(&file.path) {
             Ok(reader) => Box::new(reader),
             Err(err) => Box::new(std::iter::once(Err(err))),
         },
+    }
+}
+
+/// The documents of a file read whole, or its one error.
+fn many(
+    read: Result<Vec<Document>, ConnectorError>,
+) -> Box<dyn Iterator<Item = Result<Document, ConnectorError>> + Send> {
+    match read {
+        Ok(docs) => Box::new(docs.into_iter().map(Ok)),
+        Err(err) => Box::new(std::iter::once(Err(err))),
     }
 }
 
