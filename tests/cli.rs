@@ -14,6 +14,8 @@ use common::{DEMO, command, hearth, json, model_entry, ok};
 fn demo_index() -> &'static (tempfile::TempDir, Value) {
     static INDEX: OnceLock<(tempfile::TempDir, Value)> = OnceLock::new();
     INDEX.get_or_init(|| {
+        // The demo's screenshots are read by OCR.
+        common::os::ensure_program("tesseract", &["tesseract-ocr", "tesseract-ocr-eng"]);
         let dir = tempfile::tempdir().unwrap();
         let report = json(hearth(dir.path(), &["index", DEMO, "--json"]));
         (dir, report)
@@ -443,4 +445,42 @@ fn every_format_indexes_and_status_names_the_failures() {
             "{query}: {hits:#}"
         );
     }
+}
+
+/// Without Tesseract a screenshot is still indexed (name, time), a warning
+/// names the package once, and each screenshot is a failure to retry later.
+#[test]
+fn screenshots_without_ocr_are_indexed_and_marked_for_a_later_run() {
+    let data = tempfile::tempdir().unwrap();
+    let shots = PathBuf::from(DEMO).join("screenshots");
+    let out = command(data.path())
+        .args(["index", shots.to_str().unwrap(), "--json"])
+        .env("HEARTH_TESSERACT", "/nonexistent/tesseract")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = json(out);
+    assert_eq!(
+        stderr
+            .matches("screenshots are indexed without their text")
+            .count(),
+        1,
+        "warned once: {stderr}"
+    );
+    assert_eq!(report["documents"], 3, "{report:#}");
+    let status = json(hearth(data.path(), &["status", "--json"]));
+    assert_eq!(
+        status["by_kind"]["screenshot"]["documents"], 3,
+        "{status:#}"
+    );
+    let failures = status["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 3, "{status:#}");
+    assert!(
+        failures.iter().all(|f| f["position"] == "ocr"
+            && f["reason"]
+                .as_str()
+                .unwrap()
+                .contains("read again on a later run")),
+        "{status:#}"
+    );
 }

@@ -295,44 +295,9 @@ fn charts_drawn(page: &std::path::Path) -> Vec<String> {
     drawn
 }
 
-/// Debian's Chromium, installed from the OS packages on first use when the
-/// tests run as root (as the models are installed on first use); otherwise
-/// a clear failure naming the package.
+/// Debian's Chromium (installed on first use, see `common::os`).
 fn chromium() -> &'static str {
-    static READY: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
-    let mut ready = READY.lock().unwrap_or_else(|e| e.into_inner());
-    let found = || {
-        std::process::Command::new("chromium")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if !*ready && !found() {
-        let root = std::process::Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
-        assert!(
-            root,
-            "the report tests need Chromium: install Debian's `chromium` package"
-        );
-        eprintln!("installing Chromium from the OS packages for the report tests…");
-        let apt = |args: &[&str]| {
-            std::process::Command::new("apt-get")
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        let installed = apt(&["install", "-y", "-q", "chromium"])
-            || (apt(&["update", "-q"]) && apt(&["install", "-y", "-q", "chromium"]));
-        assert!(
-            installed && found(),
-            "could not install Chromium with apt-get"
-        );
-    }
-    *ready = true;
-    "chromium"
+    common::os::ensure_program("chromium", &["chromium"])
 }
 
 #[test]

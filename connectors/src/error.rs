@@ -27,6 +27,15 @@ pub enum ConnectorError {
         size: u64,
         limit: u64,
     },
+    /// A screenshot was indexed without its text: OCR is not installed. The
+    /// item is retried on a later run.
+    #[error(
+        "{path}: text not read — OCR needs the `tesseract` program (install the `{package}` package); read again on a later run"
+    )]
+    OcrUnavailable {
+        path: PathBuf,
+        package: &'static str,
+    },
     /// A path given to discovery does not exist.
     #[error("no such file or directory: {0}")]
     NotFound(PathBuf),
@@ -40,6 +49,7 @@ impl ConnectorError {
             Self::Malformed {
                 item: Some(item), ..
             } => item.clone(),
+            Self::OcrUnavailable { .. } => "ocr".to_owned(),
             _ => "file".to_owned(),
         }
     }

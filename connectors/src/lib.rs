@@ -31,6 +31,7 @@ mod mail;
 mod markdown;
 mod mbox;
 mod pdf;
+mod screenshot;
 mod text;
 mod walk;
 
@@ -49,5 +50,8 @@ pub use mail::MailFileReader;
 pub use markdown::MarkdownReader;
 pub use mbox::MboxReader;
 pub use pdf::{MAX_PDF_PAGES, PdfReader, PdfText, pdf_text};
+pub use screenshot::{
+    ScreenshotReader, TESSERACT_PACKAGE, name_time as screenshot_name_time, tsv_text,
+};
 pub use text::{TextReader, decode_text};
 pub use walk::{Discovery, Format, SourceFile, discover, read_source};

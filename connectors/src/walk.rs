@@ -9,6 +9,7 @@ use crate::mail::{MailFileReader, is_maildir_message};
 use crate::markdown::MarkdownReader;
 use crate::mbox::MboxReader;
 use crate::pdf::PdfReader;
+use crate::screenshot::ScreenshotReader;
 use crate::text::TextReader;
 use std::path::{Path, PathBuf};
 
@@ -39,6 +40,8 @@ pub enum Format {
     SmsBackup,
     /// The macOS Messages database (`chat.db`).
     IMessage,
+    /// A screenshot or other image with text (`.png`, `.jpg`, `.jpeg`, `.webp`).
+    Screenshot,
 }
 
 impl Format {
@@ -62,6 +65,7 @@ impl Format {
             "html" | "htm" | "xhtml" => Some(Format::Html),
             "docx" => Some(Format::Docx),
             "pdf" => Some(Format::Pdf),
+            "png" | "jpg" | "jpeg" | "webp" => Some(Format::Screenshot),
             "txt" if WhatsAppReader::sniff(&head(path)) => Some(Format::WhatsApp),
             "txt" | "text" | "log" => Some(Format::Text),
             "json" if TelegramReader::sniff(&head(path)) => Some(Format::Telegram),
@@ -81,6 +85,7 @@ impl Format {
             Format::WhatsApp | Format::Telegram | Format::SmsBackup | Format::IMessage => {
                 SourceKind::Message
             }
+            Format::Screenshot => SourceKind::Screenshot,
         }
     }
 
@@ -99,6 +104,7 @@ impl Format {
             Format::Telegram => "telegram",
             Format::SmsBackup => "sms",
             Format::IMessage => "imessage",
+            Format::Screenshot => "screenshot",
         }
     }
 }
@@ -134,7 +140,7 @@ pub struct SourceFile {
 #[derive(Debug, Default)]
 pub struct Discovery {
     pub files: Vec<SourceFile>,
-    /// Files with no reader (yet), e.g. images before OCR is configured.
+    /// Files with no reader (yet), e.g. GIFs or spreadsheets.
     pub unsupported: Vec<PathBuf>,
 }
 
@@ -201,6 +207,7 @@ pub fn read_source(
         Format::Telegram => many(TelegramReader.read(&file.path)),
         Format::SmsBackup => many(SmsBackupReader.read(&file.path)),
         Format::IMessage => many(IMessageReader.read(&file.path)),
+        Format::Screenshot => Box::new(ScreenshotReader.read(&file.path).into_iter()),
         Format::Eml | Format::Maildir => many(MailFileReader::default().read(&file.path)),
         Format::Mbox => match MboxReader::open(&file.path) {
             Ok(reader) => Box::new(reader),
@@ -236,7 +243,7 @@ mod tests {
             "From x Wed Jan 14 09:00:00 2026\n",
         )
         .unwrap();
-        std::fs::write(root.join("photo.png"), [0x89, b'P']).unwrap();
+        std::fs::write(root.join("clip.gif"), b"GIF89a").unwrap();
         let found = discover(&[root.to_path_buf()]).unwrap();
         let names: Vec<(String, Format)> = found
             .files
@@ -256,7 +263,7 @@ mod tests {
                 ("sub/mailbox".to_owned(), Format::Mbox),
             ]
         );
-        assert_eq!(found.unsupported, [root.join("photo.png")]);
+        assert_eq!(found.unsupported, [root.join("clip.gif")]);
     }
 
     #[test]
