@@ -7,10 +7,10 @@
 //! [`MAX_XML_BYTES`] whatever its header claims (a zip bomb is a named
 //! failure), and the XML is read as a stream, never as a tree.
 
-use crate::document::{Document, Origin, Participant, ParticipantRole, SourceKind, file_uri};
+use crate::document::{Document, Participant, ParticipantRole, SourceKind};
 use crate::error::ConnectorError;
 use crate::markdown::{Heading, heading_spans};
-use crate::text::{file_title, mtime_secs, read_bounded};
+use crate::text::{file_document, file_title, read_bounded};
 use quick_xml::events::Event;
 use std::io::{Cursor, Read};
 use std::path::Path;
@@ -46,19 +46,8 @@ impl DocxReader {
             reason,
         })?;
         let title = docx.title.clone().unwrap_or_else(|| file_title(&abs));
-        let mut doc = Document::new(
-            SourceKind::Document,
-            DOCX_TYPE,
-            file_uri(&abs),
-            title,
-            String::new(),
-            Origin {
-                path: abs.clone(),
-                item: None,
-            },
-        );
+        let mut doc = file_document(&abs, SourceKind::Document, DOCX_TYPE, title, String::new());
         apply(&mut doc, docx);
-        doc.timestamp = mtime_secs(&abs);
         Ok(doc.seal())
     }
 }

@@ -1,9 +1,9 @@
 //! HTML files (saved pages, exported notes): one document per file, its text
 //! laid out by html2text without decoration, titled by `<title>` when present.
 
-use crate::document::{Document, Origin, SourceKind, file_uri};
+use crate::document::{Document, SourceKind};
 use crate::error::ConnectorError;
-use crate::text::{decode_text, file_title, mtime_secs, read_bounded};
+use crate::text::{decode_text, file_document, file_title, read_bounded};
 use std::path::Path;
 
 /// Reads an HTML file into one [`Document`].
@@ -22,19 +22,7 @@ impl HtmlReader {
             item: None,
             reason,
         })?;
-        let mut doc = Document::new(
-            SourceKind::Document,
-            "text/html",
-            file_uri(&abs),
-            title,
-            text,
-            Origin {
-                path: abs.clone(),
-                item: None,
-            },
-        );
-        doc.timestamp = mtime_secs(&abs);
-        Ok(doc.seal())
+        Ok(file_document(&abs, SourceKind::Document, "text/html", title, text).seal())
     }
 }
 

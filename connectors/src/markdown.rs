@@ -1,9 +1,9 @@
 //! Markdown files: one document per file, with each heading's section as a span
 //! so a hit can cite "Trip > Day 2" rather than just the file.
 
-use crate::document::{Document, Origin, SourceKind, Span, SpanLabel, file_uri};
+use crate::document::{Document, SourceKind, Span, SpanLabel};
 use crate::error::ConnectorError;
-use crate::text::{decode_text, file_title, mtime_secs, read_bounded};
+use crate::text::{decode_text, file_document, file_title, read_bounded};
 use std::path::Path;
 
 /// Reads a Markdown file; the title is the first level-1 heading, else the file name.
@@ -22,19 +22,8 @@ impl MarkdownReader {
             .map(|h| h.text.clone())
             .unwrap_or_else(|| file_title(&abs));
         let spans = heading_spans(&headings, text.len());
-        let mut doc = Document::new(
-            SourceKind::Document,
-            "text/markdown",
-            file_uri(&abs),
-            title,
-            text,
-            Origin {
-                path: abs.clone(),
-                item: None,
-            },
-        );
+        let mut doc = file_document(&abs, SourceKind::Document, "text/markdown", title, text);
         doc.spans = spans;
-        doc.timestamp = mtime_secs(&abs);
         Ok(doc.seal())
     }
 }

@@ -7,9 +7,9 @@
 //! failure instead of an endless walk. A PDF that needs a password is a
 //! clear error; one encrypted with an empty user password reads as usual.
 
-use crate::document::{Document, Origin, SourceKind, Span, SpanLabel, file_uri};
+use crate::document::{Document, SourceKind, Span, SpanLabel};
 use crate::error::ConnectorError;
-use crate::text::{file_title, mtime_secs, read_bounded};
+use crate::text::{file_document, file_title, read_bounded};
 use pdf_extract::{Document as Pdf, Object, ObjectId};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -65,19 +65,8 @@ impl PdfReader {
         }
         let title = pdf.title.clone().unwrap_or_else(|| file_title(&abs));
         let (text, spans) = join_pages(&pdf.pages);
-        let mut doc = Document::new(
-            SourceKind::Document,
-            "application/pdf",
-            file_uri(&abs),
-            title,
-            text,
-            Origin {
-                path: abs.clone(),
-                item: None,
-            },
-        );
+        let mut doc = file_document(&abs, SourceKind::Document, "application/pdf", title, text);
         doc.spans = spans;
-        doc.timestamp = mtime_secs(&abs);
         Ok(doc.seal())
     }
 }

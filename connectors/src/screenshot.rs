@@ -8,9 +8,9 @@
 //! names the package to install (once per process), and the item is
 //! recorded as failed with that reason, so a later run reads its text.
 
-use crate::document::{Document, Origin, SourceKind, file_uri};
+use crate::document::{Document, SourceKind};
 use crate::error::ConnectorError;
-use crate::text::{file_title, mtime_secs, read_bounded};
+use crate::text::{file_document, file_title, read_bounded};
 use chrono::NaiveDateTime;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -71,20 +71,11 @@ impl ScreenshotReader {
                 )
             }
         };
-        let mut doc = Document::new(
-            SourceKind::Screenshot,
-            media_type,
-            file_uri(&abs),
-            file_title(&abs),
-            text,
-            Origin {
-                path: abs.clone(),
-                item: None,
-            },
-        );
-        doc.timestamp = exif_time(&bytes)
-            .or_else(|| name_time(&file_title(&abs)))
-            .or_else(|| mtime_secs(&abs));
+        let title = file_title(&abs);
+        let mut doc = file_document(&abs, SourceKind::Screenshot, media_type, title, text);
+        if let Some(captured) = exif_time(&bytes).or_else(|| name_time(&doc.title)) {
+            doc.timestamp = Some(captured);
+        }
         let mut out = vec![Ok(doc.seal())];
         out.extend(pending.map(Err));
         out

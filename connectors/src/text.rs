@@ -17,19 +17,7 @@ impl TextReader {
         let (abs, bytes) = read_bounded(path)?;
         let text = decode_text(&bytes);
         let title = file_title(&abs);
-        let mut doc = Document::new(
-            SourceKind::Document,
-            "text/plain",
-            file_uri(&abs),
-            title,
-            text,
-            Origin {
-                path: abs.clone(),
-                item: None,
-            },
-        );
-        doc.timestamp = mtime_secs(&abs);
-        Ok(doc.seal())
+        Ok(file_document(&abs, SourceKind::Document, "text/plain", title, text).seal())
     }
 }
 
@@ -74,6 +62,31 @@ fn windows_1252(b: u8) -> char {
         0x80..=0x9F => HIGH[(b - 0x80) as usize],
         _ => b as char,
     }
+}
+
+/// The document of a whole file at `abs`: its `file://` URI, the file as
+/// origin, its mtime as timestamp. Call [`Document::seal`] after adding spans
+/// or participants.
+pub(crate) fn file_document(
+    abs: &Path,
+    kind: SourceKind,
+    media_type: &str,
+    title: String,
+    text: String,
+) -> Document {
+    let mut doc = Document::new(
+        kind,
+        media_type,
+        file_uri(abs),
+        title,
+        text,
+        Origin {
+            path: abs.to_path_buf(),
+            item: None,
+        },
+    );
+    doc.timestamp = mtime_secs(abs);
+    doc
 }
 
 /// Canonicalises `path` and reads it whole, refusing files over [`MAX_FILE_BYTES`].

@@ -7,7 +7,6 @@
 //! its memory figure is its own.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,7 +24,6 @@ use hearth_eval::checkpoint::Checkpoint;
 use hearth_eval::metrics::token_f1;
 use hearth_eval::results::RunInfo;
 use hearth_eval::suite::{AssistantSuite, selection};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use super::ask::{ask_options, assistant, parse_tier};
 use crate::cli::EvalRunArgs;
@@ -76,16 +74,7 @@ pub fn run(
         .map(|r| (r.config.clone(), r.query_id.clone()))
         .collect();
     let total = configs.len() * questions.len();
-    let bar = if std::io::stderr().is_terminal() {
-        ProgressBar::new(total as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("answering {bar:30} {pos}/{len} {msg} ({eta} left)")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_position(done.len() as u64);
+    let bar = crate::progress::answer_bar(total, done.len());
     if !done.is_empty() {
         eprintln!("{} of {total} answers already measured", done.len());
     }

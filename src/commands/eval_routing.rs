@@ -5,7 +5,6 @@
 //! are measured, so `--resume` continues a killed run.
 
 use std::collections::HashSet;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -17,7 +16,6 @@ use hearth_eval::routing::{
     GATE_OPTION, ROUTING_FILE, RoutingRow, RoutingSummary, is_correct, load_gsm8k, load_mmlu,
     max_tokens, summarise_routing, system_prompt, write_routing,
 };
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use super::ask::{generators, router_config};
@@ -107,16 +105,7 @@ pub fn run(ctx: &Context, cli: &EvalRoutingArgs) -> Result<ExitCode> {
             .iter()
             .map(|r| (r.tier.clone(), r.query_id.clone()))
             .collect();
-        let bar = if std::io::stderr().is_terminal() {
-            ProgressBar::new((questions.len() * tiers.len()) as u64)
-        } else {
-            ProgressBar::hidden()
-        };
-        bar.set_style(
-            ProgressStyle::with_template("answering {bar:30} {pos}/{len} {msg} ({eta} left)")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.set_position(done.len() as u64);
+        let bar = crate::progress::answer_bar(questions.len() * tiers.len(), done.len());
         if !done.is_empty() {
             eprintln!("{} answers already measured", done.len());
         }
