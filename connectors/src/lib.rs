@@ -36,8 +36,8 @@ mod text;
 mod walk;
 
 pub use chat::{
-    ChatMessage, IMessageReader, SmsBackupReader, TelegramReader, WINDOW_MESSAGES, WhatsAppReader,
-    attributed_text,
+    ChatMessage, IMessageReader, OWNER, SmsBackupReader, TelegramReader, WINDOW_MESSAGES,
+    WhatsAppReader, attributed_text,
 };
 pub use document::{
     ContentHash, Document, DocumentId, Origin, Participant, ParticipantRole, SourceKind, Span,

@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use hearth_eval::checkpoint::Checkpoint;
-//! let dir = tempfile::tempdir()?;
+//! let dir = tempfile::tempdir().unwrap();
 //! let mut rows: Checkpoint<(String, f64)> = Checkpoint::open(dir.path(), "retrieval")?;
 //! rows.push(("q1".into(), 0.5))?;
 //! drop(rows); // the run is killed here

@@ -6,7 +6,7 @@
 //! `attributedBody`, an archived `NSAttributedString`: its string is read
 //! from after the `NSString` class marker.
 
-use super::{ChatMessage, windows};
+use super::{ChatMessage, OWNER, windows};
 use crate::document::Document;
 use crate::error::ConnectorError;
 use rusqlite::{Connection, OpenFlags};
@@ -14,9 +14,6 @@ use std::path::Path;
 
 /// Seconds from the Unix epoch to Apple's (2001-01-01T00:00:00Z).
 const APPLE_EPOCH: i64 = 978_307_200;
-
-/// The sender name of messages the Mac's owner sent.
-pub const ME: &str = "Me";
 
 /// Reads an iMessage `chat.db` into conversation windows.
 #[derive(Debug, Default, Clone, Copy)]
@@ -85,7 +82,7 @@ fn read_messages(db: &Connection) -> rusqlite::Result<Vec<ChatMessage>> {
             .unwrap_or_else(|| chat.clone());
         out.push(ChatMessage {
             sender: Some(if from_me == Some(1) {
-                ME.to_owned()
+                OWNER.to_owned()
             } else {
                 handle.unwrap_or_else(|| chat.clone())
             }),

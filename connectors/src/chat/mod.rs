@@ -22,6 +22,10 @@ use chrono::{DateTime, NaiveDate};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The sender name of messages the device's owner sent (SMS, iMessage). It
+/// is not a participant: the owner is in every chat, and "Me" is no name.
+pub const OWNER: &str = "Me";
+
 /// Most messages in one conversation window.
 pub const WINDOW_MESSAGES: usize = 50;
 
@@ -52,7 +56,11 @@ pub(crate) fn windows(path: &Path, source: &str, messages: Vec<ChatMessage>) -> 
     for (chat, mut msgs) in by_chat {
         msgs.sort_by_key(|m| m.timestamp);
         let mut members: Vec<String> = Vec::new();
-        for s in msgs.iter().filter_map(|m| m.sender.as_ref()) {
+        for s in msgs
+            .iter()
+            .filter_map(|m| m.sender.as_ref())
+            .filter(|s| *s != OWNER)
+        {
             if !members.contains(s) {
                 members.push(s.clone());
             }
@@ -153,17 +161,29 @@ fn window(
         },
     );
     doc.spans = spans;
-    doc.participants = members
-        .iter()
-        .map(|m| Participant {
-            name: Some(m.clone()),
-            address: None,
-            role: ParticipantRole::Member,
-        })
-        .collect();
+    doc.participants = members.iter().filter_map(|m| member(m)).collect();
     doc.timestamp = msgs.first().map(|m| m.timestamp);
     doc.thread = Some(format!("{source}:{chat}"));
     doc.seal()
+}
+
+/// A chat member: a name, or a phone number as the address; a short code
+/// (a service, not a person) is no participant.
+fn member(sender: &str) -> Option<Participant> {
+    let phone_like = sender
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    let digits = sender.chars().filter(char::is_ascii_digit).count();
+    let (name, address) = match (phone_like, digits) {
+        (false, _) => (Some(sender.to_owned()), None),
+        (true, 7..) => (None, Some(sender.to_owned())),
+        (true, _) => return None,
+    };
+    Some(Participant {
+        name,
+        address,
+        role: ParticipantRole::Member,
+    })
 }
 
 fn day_of(ts: i64) -> Option<NaiveDate> {

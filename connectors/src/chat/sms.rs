@@ -3,16 +3,13 @@
 //! contact_name) and the text parts of `<mms>` messages, one chat per
 //! address, streamed through quick-xml.
 
-use super::{ChatMessage, windows};
+use super::{ChatMessage, OWNER, windows};
 use crate::document::Document;
 use crate::error::ConnectorError;
 use crate::text::read_bounded;
 use quick_xml::events::{BytesStart, Event};
 use std::collections::HashMap;
 use std::path::Path;
-
-/// The sender name of messages the phone's owner sent.
-pub const ME: &str = "Me";
 
 /// Reads an SMS Backup & Restore XML file into conversation windows.
 #[derive(Debug, Default, Clone, Copy)]
@@ -116,7 +113,7 @@ fn message(a: &HashMap<String, String>, body: Option<String>) -> Option<ChatMess
     Some(ChatMessage {
         chat: address,
         chat_name: contact.clone(),
-        sender: Some(if sent { ME.to_owned() } else { contact }),
+        sender: Some(if sent { OWNER.to_owned() } else { contact }),
         timestamp: millis.div_euclid(1000),
         text,
     })
