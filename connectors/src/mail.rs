@@ -225,7 +225,10 @@ fn attachment_text(
             }
         },
         ("application/pdf", _) | (_, "pdf") => match crate::pdf::pdf_text(bytes.to_vec()) {
-            Ok(pdf) => Some(("application/pdf".into(), pdf.pages.join("\n\n"))),
+            Ok(pdf) => Some((
+                "application/pdf".into(),
+                crate::pdf::join_pages(&pdf.pages).0,
+            )),
             Err(reason) => {
                 tracing::warn!("attachment {}: {reason}", name.unwrap_or("(unnamed)"));
                 None

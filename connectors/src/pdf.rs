@@ -72,7 +72,7 @@ impl PdfReader {
 }
 
 /// Pages joined by blank lines, each non-empty page a `page N` span.
-fn join_pages(pages: &[String]) -> (String, Vec<Span>) {
+pub(crate) fn join_pages(pages: &[String]) -> (String, Vec<Span>) {
     let mut text = String::new();
     let mut spans = Vec::new();
     for (i, page) in pages.iter().enumerate() {

@@ -18,6 +18,7 @@
 //! # Ok::<(), hearth_eval::EvalError>(())
 //! ```
 
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -77,6 +78,11 @@ impl<R: Serialize + DeserializeOwned> Checkpoint<R> {
     /// The rows finished so far, in the order they were measured.
     pub fn rows(&self) -> &[R] {
         &self.rows
+    }
+
+    /// The key of every finished row (what a resumed run skips).
+    pub fn keys<K: Eq + std::hash::Hash>(&self, key: impl Fn(&R) -> K) -> HashSet<K> {
+        self.rows.iter().map(key).collect()
     }
 
     /// Records a finished row: on disk (synced) before this returns.

@@ -23,7 +23,7 @@ use hearth_eval::results::{
 use hearth_eval::suite::{AssistantSuite, Corpus, CorpusDoc, RetrievalSuite};
 use hearth_store::{Index, SearchMode};
 
-use super::eval_runs::{ROUTING_SUITE, finish_run, new_run, resumable, run_dir};
+use super::eval_runs::{ROUTING_SUITE, finish_run, new_run, resume_options, run_dir};
 use super::index::index_sources;
 use crate::cli::{EvalCommand, EvalRunArgs};
 use crate::context::{Context, index_dir};
@@ -85,20 +85,13 @@ pub fn run(ctx: &Context, cmd: EvalCommand) -> Result<ExitCode> {
 
 fn run_suite(ctx: &Context, cli: &EvalRunArgs) -> Result<ExitCode> {
     // A resumed run measures what it was started to measure.
-    let resumed = cli
-        .resume
-        .as_deref()
-        .map(|r| resumable(ctx, r, |i| i.suite != ROUTING_SUITE))
-        .transpose()?;
-    let args = match &resumed {
-        Some((_, info)) => {
-            let mut stored: EvalRunArgs = serde_json::from_value(info.options.clone())
-                .with_context(|| format!("the options of run {}", info.run_id))?;
-            stored.json = cli.json;
-            stored
-        }
-        None => cli.clone(),
-    };
+    let (args, resumed) = resume_options(
+        ctx,
+        cli.resume.as_deref(),
+        cli,
+        |i| i.suite != ROUTING_SUITE,
+        |cli, stored| stored.json = cli.json,
+    )?;
     let args = &args;
     let dir = match (&args.suite, &args.suite_dir) {
         (_, Some(dir)) => dir.clone(),
@@ -244,11 +237,7 @@ fn run_retrieval(
         }
     };
     let mut rows: Checkpoint<QueryResult> = Checkpoint::open(run_dir, "retrieval")?;
-    let done: HashSet<(String, String)> = rows
-        .rows()
-        .iter()
-        .map(|r| (r.mode.clone(), r.query_id.clone()))
-        .collect();
+    let done = rows.keys(|r| (r.mode.clone(), r.query_id.clone()));
     for (name, mode) in &modes {
         let mut options = ctx.search.clone();
         options.mode = *mode;

@@ -6,7 +6,7 @@
 //! configuration starts with fresh generators and a reset peak-RSS mark, so
 //! its memory figure is its own.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -68,11 +68,7 @@ pub fn run(
         .map(|i| &suite.questions[i])
         .collect();
     let mut rows: Checkpoint<AnswerResult> = Checkpoint::open(run_dir, "assistant")?;
-    let done: HashSet<(String, String)> = rows
-        .rows()
-        .iter()
-        .map(|r| (r.config.clone(), r.query_id.clone()))
-        .collect();
+    let done = rows.keys(|r| (r.config.clone(), r.query_id.clone()));
     let total = configs.len() * questions.len();
     let bar = crate::progress::answer_bar(total, done.len());
     if !done.is_empty() {
@@ -101,9 +97,7 @@ pub fn run(
             let answer = assistant.ask(&q.question, &options, |_, _| {}, |_| {})?;
             let latency_ms = t.elapsed().as_secs_f64() * 1e3;
             let answered = answer.tier.is_some();
-            let sum = |f: &dyn Fn(&hearth_assistant::Attempt) -> f64| -> f64 {
-                answer.attempts.iter().map(f).sum()
-            };
+            let attempts = &answer.attempts;
             let row = AnswerResult {
                 query_id: q.id.clone(),
                 config: config.to_owned(),
@@ -122,10 +116,10 @@ pub fn run(
                 escalated_to_cloud: answer.escalated_to_cloud,
                 latency_ms,
                 retrieval_ms: answer.retrieval_ms,
-                generation_ms: sum(&|a| a.latency_ms),
-                prompt_tokens: sum(&|a| a.prompt_tokens as f64) as u64,
-                completion_tokens: sum(&|a| a.completion_tokens as f64) as u64,
-                cost_usd: sum(&|a| a.cost_usd),
+                generation_ms: attempts.iter().map(|a| a.latency_ms).sum(),
+                prompt_tokens: attempts.iter().map(|a| a.prompt_tokens as u64).sum(),
+                completion_tokens: attempts.iter().map(|a| a.completion_tokens as u64).sum(),
+                cost_usd: attempts.iter().map(|a| a.cost_usd).sum(),
                 peak_rss_bytes: peak_rss_bytes().unwrap_or(0),
             };
             let line = format!(

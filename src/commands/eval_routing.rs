@@ -4,7 +4,6 @@
 //! at the threshold the fitted router uses. Rows are checkpointed as they
 //! are measured, so `--resume` continues a killed run.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -14,12 +13,12 @@ use hearth_assistant::{ChatMessage, GenerationParams, Tier};
 use hearth_eval::checkpoint::Checkpoint;
 use hearth_eval::routing::{
     GATE_OPTION, ROUTING_FILE, RoutingRow, RoutingSummary, is_correct, load_gsm8k, load_mmlu,
-    max_tokens, summarise_routing, system_prompt, write_routing,
+    max_tokens, read_routing, summarise_routing, system_prompt, write_routing,
 };
 use serde::Serialize;
 
 use super::ask::{generators, router_config};
-use super::eval_runs::{ROUTING_SUITE, finish_run, new_run, resumable};
+use super::eval_runs::{ROUTING_SUITE, finish_run, new_run, resume_options};
 use crate::cli::EvalRoutingArgs;
 use crate::context::Context;
 
@@ -57,20 +56,13 @@ fn data_dir(args: &EvalRoutingArgs) -> Result<PathBuf> {
 
 pub fn run(ctx: &Context, cli: &EvalRoutingArgs) -> Result<ExitCode> {
     // A resumed run asks what it was started to ask.
-    let resumed = cli
-        .resume
-        .as_deref()
-        .map(|r| resumable(ctx, r, |i| i.suite == ROUTING_SUITE))
-        .transpose()?;
-    let args = match &resumed {
-        Some((_, info)) => {
-            let mut stored: EvalRoutingArgs = serde_json::from_value(info.options.clone())
-                .with_context(|| format!("the options of run {}", info.run_id))?;
-            stored.json = cli.json;
-            stored
-        }
-        None => cli.clone(),
-    };
+    let (args, resumed) = resume_options(
+        ctx,
+        cli.resume.as_deref(),
+        cli,
+        |i| i.suite == ROUTING_SUITE,
+        |cli, stored| stored.json = cli.json,
+    )?;
     let [weak, strong] = args.tiers.as_slice() else {
         anyhow::bail!("--tiers names two tiers: the weak one, then the strong one");
     };
@@ -99,12 +91,11 @@ pub fn run(ctx: &Context, cli: &EvalRoutingArgs) -> Result<ExitCode> {
     let gate = info.options.get(GATE_OPTION).and_then(|v| v.as_f64());
 
     let mut rows: Checkpoint<RoutingRow> = Checkpoint::open(&run_dir, "routing")?;
-    if !run_dir.join(ROUTING_FILE).exists() {
-        let done: HashSet<(String, String)> = rows
-            .rows()
-            .iter()
-            .map(|r| (r.tier.clone(), r.query_id.clone()))
-            .collect();
+    let all = if run_dir.join(ROUTING_FILE).exists() {
+        // Written whole by an earlier attempt of this run.
+        read_routing(&run_dir.join(ROUTING_FILE))?.0
+    } else {
+        let done = rows.keys(|r| (r.tier.clone(), r.query_id.clone()));
         let bar = crate::progress::answer_bar(questions.len() * tiers.len(), done.len());
         if !done.is_empty() {
             eprintln!("{} answers already measured", done.len());
@@ -162,8 +153,8 @@ pub fn run(ctx: &Context, cli: &EvalRoutingArgs) -> Result<ExitCode> {
         let mut ordered: Vec<RoutingRow> = rows.rows().to_vec();
         ordered.sort_by_key(|r| r.tier != tiers[0].to_string());
         write_routing(&run_dir, &info, &ordered)?;
-    }
-    let (all, _) = hearth_eval::routing::read_routing(&run_dir.join(ROUTING_FILE))?;
+        ordered
+    };
     rows.finish()?;
     finish_run(&run_dir, &mut info)?;
     let figures = Figures {

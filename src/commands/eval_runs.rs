@@ -78,9 +78,29 @@ pub fn new_run(
     Ok((dir, info))
 }
 
+/// The options a run goes with: `cli`'s own for a new run; with `--resume`
+/// (`which`), the resumed run's stored options, `keep` carrying over from
+/// `cli` what only shapes the output. The resumed run comes back with them.
+pub fn resume_options<A: Clone + serde::de::DeserializeOwned>(
+    ctx: &Context,
+    which: Option<&str>,
+    cli: &A,
+    kind: impl Fn(&RunInfo) -> bool,
+    keep: impl FnOnce(&A, &mut A),
+) -> Result<(A, Option<(PathBuf, RunInfo)>)> {
+    let Some(which) = which else {
+        return Ok((cli.clone(), None));
+    };
+    let (dir, info) = resumable(ctx, which, kind)?;
+    let mut stored: A = serde_json::from_value(info.options.clone())
+        .with_context(|| format!("the options of run {}", info.run_id))?;
+    keep(cli, &mut stored);
+    Ok((stored, Some((dir, info))))
+}
+
 /// The unfinished run `--resume` names: `which` as an id or folder, or for
 /// [`LATEST`] the newest unfinished run that `kind` accepts.
-pub fn resumable(
+fn resumable(
     ctx: &Context,
     which: &str,
     kind: impl Fn(&RunInfo) -> bool,
