@@ -158,6 +158,10 @@ pub enum BenchCommand {
     /// llama-bench on the same GGUF files (built from source on first use by
     /// scripts/install-generate-baseline.sh).
     Generate(crate::commands::GenerateBench),
+    /// Connector throughput: mbox MiB/s (and peak memory) next to Python's
+    /// mailbox + email, PDF pages/s next to poppler's pdftotext, and the PDF
+    /// text's word overlap with pdftotext's.
+    Connectors(crate::commands::ConnectorsBench),
 }
 
 #[derive(Debug, Args)]

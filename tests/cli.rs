@@ -369,11 +369,13 @@ fn the_weight_format_comes_from_the_config() {
 }
 
 /// Every connector fixture (`fixtures/connectors`: mail as .eml, Maildir and
-/// mbox; DOCX and PDF documents; an iMessage database; and the malformed
-/// ones) indexed by the
-/// binary: status counts each kind and names each failure with its reason.
+/// mbox; DOCX and PDF documents, one scanned page read by OCR; an iMessage
+/// database; and the malformed ones) indexed by the binary: status counts
+/// each kind and names each failure with its reason.
 #[test]
 fn every_format_indexes_and_status_names_the_failures() {
+    common::os::ensure_program("tesseract", &["tesseract-ocr", "tesseract-ocr-eng"]);
+    common::os::ensure_program_probed("pdftoppm", "-v", &["poppler-utils"]);
     let data = tempfile::tempdir().unwrap();
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/connectors");
     let report = json(hearth(
@@ -406,7 +408,7 @@ fn every_format_indexes_and_status_names_the_failures() {
         ("broken/truncated.pdf", "not a readable PDF"),
         ("broken/cyclic.pdf", "cyclic object graph"),
         ("broken/encrypted.pdf", "needs a password"),
-        ("scanned-receipt.pdf", "text layer"),
+        ("broken/blank-scan.pdf", "not even by OCR"),
         ("not-imessage/chat.db", "not an iMessage chat.db"),
         ("telegram/result.json", "EOF"),
         ("broken/sms-backup.xml", "at byte"),
@@ -434,6 +436,7 @@ fn every_format_indexes_and_status_names_the_failures() {
         ("outdoor unit north wall boundary", "heat-pump-survey.pdf"),
         ("service checklist burner flue", "quote-forward.eml"),
         ("pottery class studio apron", "imessage/chat.db"),
+        ("brass hinges wood glue receipt", "scanned-receipt.pdf"),
     ] {
         let hits = json(hearth(data.path(), &["search", query, "--json", "-k", "3"]));
         let top = hits

@@ -27,14 +27,13 @@ pub enum ConnectorError {
         size: u64,
         limit: u64,
     },
-    /// A screenshot was indexed without its text: OCR is not installed. The
-    /// item is retried on a later run.
-    #[error(
-        "{path}: text not read — OCR needs the `tesseract` program (install the `{package}` package); read again on a later run"
-    )]
+    /// A screenshot or scanned PDF page was indexed without its text: the OCR
+    /// programs are not installed. The item is retried on a later run.
+    #[error("{path}: text not read — OCR needs {needs}; read again on a later run")]
     OcrUnavailable {
         path: PathBuf,
-        package: &'static str,
+        /// The programs and the packages that provide them.
+        needs: &'static str,
     },
     /// A path given to discovery does not exist.
     #[error("no such file or directory: {0}")]

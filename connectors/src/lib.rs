@@ -30,6 +30,8 @@ mod html;
 mod mail;
 mod markdown;
 mod mbox;
+mod mbox_split;
+mod ocr;
 mod pdf;
 mod screenshot;
 mod text;
@@ -49,9 +51,11 @@ pub use html::{HtmlReader, html_to_text};
 pub use mail::MailFileReader;
 pub use markdown::MarkdownReader;
 pub use mbox::MboxReader;
+pub use mbox_split::{MboxPiece, MboxSplitter};
+pub use ocr::{POPPLER_PACKAGE, TESSERACT_PACKAGE, tsv_text};
 pub use pdf::{MAX_PDF_PAGES, PdfReader, PdfText, pdf_text};
 pub use screenshot::{
-    ScreenshotReader, TESSERACT_PACKAGE, name_time as screenshot_name_time, tsv_text,
+    ScreenshotReader, capture_time as screenshot_capture_time, name_time as screenshot_name_time,
 };
 pub use text::{TextReader, decode_text};
 pub use walk::{Discovery, Format, SourceFile, discover, read_source};

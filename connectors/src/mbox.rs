@@ -1,10 +1,13 @@
 //! mbox mailboxes (Gmail Takeout and friends), streamed one message at a time
-//! through mail-parser, so a multi-gigabyte mailbox needs memory for one mail
-//! only. Each message becomes a mail and its attachments ([`crate::mail`]).
+//! ([`crate::mbox_split`]) through mail-parser, so a multi-gigabyte mailbox
+//! needs memory for one mail only, and a mail past the size limit is skipped
+//! as a named failure without being held. Each message becomes a mail and
+//! its attachments ([`crate::mail`]).
 
 use crate::document::{Document, file_uri};
 use crate::error::ConnectorError;
-use crate::mail::{MailSite, mail_documents};
+use crate::mail::{MAX_MESSAGE_BYTES, MailSite, mail_documents};
+use crate::mbox_split::{MboxPiece, MboxSplitter};
 use mail_parser::MessageParser;
 use std::collections::VecDeque;
 use std::fs::File;
@@ -19,7 +22,7 @@ use std::path::{Path, PathBuf};
 pub struct MboxReader {
     path: PathBuf,
     uri: String,
-    inner: mail_parser::mailbox::mbox::MessageIterator<BufReader<File>>,
+    inner: MboxSplitter<BufReader<File>>,
     index: usize,
     parser: MessageParser,
     /// Documents of the current message not yet handed out.
@@ -40,7 +43,7 @@ impl MboxReader {
         Ok(Self {
             uri: file_uri(&abs),
             path: abs,
-            inner: mail_parser::mailbox::mbox::MessageIterator::new(BufReader::new(file)),
+            inner: MboxSplitter::new(BufReader::with_capacity(1 << 16, file), MAX_MESSAGE_BYTES),
             index: 0,
             parser: MessageParser::default(),
             pending: VecDeque::new(),
@@ -59,8 +62,8 @@ impl Iterator for MboxReader {
         if self.stopped {
             return None;
         }
-        let raw = match self.inner.next()? {
-            Ok(raw) => raw,
+        let piece = match self.inner.next()? {
+            Ok(piece) => piece,
             Err(source) => {
                 // An I/O error mid-file ends the stream after reporting it.
                 self.stopped = true;
@@ -70,7 +73,31 @@ impl Iterator for MboxReader {
                 }));
             }
         };
+        let malformed = |item: String, reason: String| ConnectorError::Malformed {
+            what: "mbox",
+            path: self.path.clone(),
+            item: Some(item),
+            reason,
+        };
         let index = self.index;
+        let raw = match piece {
+            MboxPiece::Preamble { size } => {
+                return Some(Err(malformed(
+                    "before the first message".into(),
+                    format!("{size} bytes of text before the first `From ` line (not an mbox?)"),
+                )));
+            }
+            MboxPiece::Oversized { offset, size } => {
+                self.index += 1;
+                return Some(Err(malformed(
+                    format!("message {index}"),
+                    format!(
+                        "{size} bytes (at byte {offset}) exceeds the {MAX_MESSAGE_BYTES}-byte limit for one message; skipped"
+                    ),
+                )));
+            }
+            MboxPiece::Message { bytes, .. } => bytes,
+        };
         self.index += 1;
         let site = MailSite {
             path: &self.path,
@@ -78,7 +105,7 @@ impl Iterator for MboxReader {
             index: Some(index),
             tags: Vec::new(),
         };
-        match mail_documents(&self.parser, raw.contents(), &site) {
+        match mail_documents(&self.parser, &raw, &site) {
             Ok(docs) => {
                 self.pending.extend(docs);
                 self.pending.pop_front().map(Ok)

@@ -6,9 +6,13 @@
 //! walked first with a visited set, so a cyclic object graph is a named
 //! failure instead of an endless walk. A PDF that needs a password is a
 //! clear error; one encrypted with an empty user password reads as usual.
+//! A page without a text layer (a scan) is rendered and read by OCR
+//! ([`crate::ocr`]) when its programs are installed; when they are not, the
+//! rest is indexed and the file is marked to be read again on a later run.
 
 use crate::document::{Document, SourceKind, Span, SpanLabel};
 use crate::error::ConnectorError;
+use crate::ocr;
 use crate::text::{file_document, file_title, read_bounded};
 use pdf_extract::{Document as Pdf, Object, ObjectId};
 use std::collections::HashSet;
@@ -37,38 +41,78 @@ pub struct PdfText {
 pub struct PdfReader;
 
 impl PdfReader {
-    /// Reads `path` (absolute or relative; the URI always uses the absolute path).
-    pub fn read(&self, path: &std::path::Path) -> Result<Document, ConnectorError> {
-        let (abs, bytes) = read_bounded(path)?;
-        let pdf = pdf_text(bytes).map_err(|reason| ConnectorError::Malformed {
+    /// Reads `path` (absolute or relative; the URI always uses the absolute
+    /// path): the document, then a failure for each scanned page OCR could
+    /// not read, or the one failure that brings the file back on a later run
+    /// when the OCR programs are missing.
+    pub fn read(&self, path: &std::path::Path) -> Vec<Result<Document, ConnectorError>> {
+        let (abs, bytes) = match read_bounded(path) {
+            Ok(read) => read,
+            Err(e) => return vec![Err(e)],
+        };
+        let malformed = |item: Option<String>, reason: String| ConnectorError::Malformed {
             what: "PDF",
             path: abs.clone(),
-            item: None,
+            item,
             reason,
-        })?;
+        };
+        let mut pdf = match pdf_text(bytes) {
+            Ok(pdf) => pdf,
+            Err(reason) => return vec![Err(malformed(None, reason))],
+        };
         let empty: Vec<usize> = (1..=pdf.pages.len())
             .filter(|&n| pdf.pages[n - 1].trim().is_empty())
             .collect();
-        if empty.len() == pdf.pages.len() {
-            return Err(ConnectorError::Malformed {
-                what: "PDF",
-                path: abs,
-                item: None,
-                reason: format!(
-                    "none of its {} pages has a text layer (a scan?)",
+        let mut failures = Vec::new();
+        if !empty.is_empty() {
+            match (ocr::pdftoppm(), ocr::tesseract()) {
+                (Some(render), Some(tesseract)) => {
+                    tracing::info!("{}: OCR of pages {empty:?} (no text layer)", abs.display());
+                    for &n in &empty {
+                        match ocr::pdf_page_text(render, tesseract, &abs, n) {
+                            Ok(text) => pdf.pages[n - 1] = text,
+                            Err(reason) => {
+                                failures.push(malformed(Some(format!("page {n}")), reason))
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    warn_once();
+                    failures.push(ConnectorError::OcrUnavailable {
+                        path: abs.clone(),
+                        needs: ocr::NEEDS_PDF_OCR,
+                    });
+                }
+            }
+        }
+        if failures.is_empty() && pdf.pages.iter().all(|p| p.trim().is_empty()) {
+            return vec![Err(malformed(
+                None,
+                format!(
+                    "none of its {} pages has any text, not even by OCR (a blank scan?)",
                     pdf.pages.len()
                 ),
-            });
-        }
-        if !empty.is_empty() {
-            tracing::info!("{}: pages {empty:?} have no text layer", abs.display());
+            ))];
         }
         let title = pdf.title.clone().unwrap_or_else(|| file_title(&abs));
         let (text, spans) = join_pages(&pdf.pages);
         let mut doc = file_document(&abs, SourceKind::Document, "application/pdf", title, text);
         doc.spans = spans;
-        Ok(doc.seal())
+        let mut out = vec![Ok(doc.seal())];
+        out.extend(failures.into_iter().map(Err));
+        out
     }
+}
+
+fn warn_once() {
+    static WARNED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    WARNED.get_or_init(|| {
+        tracing::warn!(
+            "PDF pages without a text layer are indexed without their text: OCR needs {}; they are read again on a later run",
+            ocr::NEEDS_PDF_OCR
+        );
+    });
 }
 
 /// Pages joined by blank lines, each non-empty page a `page N` span.

@@ -202,7 +202,7 @@ pub fn read_source(
         Format::Markdown => Box::new(std::iter::once(MarkdownReader.read(&file.path))),
         Format::Html => Box::new(std::iter::once(HtmlReader.read(&file.path))),
         Format::Docx => Box::new(std::iter::once(DocxReader.read(&file.path))),
-        Format::Pdf => Box::new(std::iter::once(PdfReader.read(&file.path))),
+        Format::Pdf => Box::new(PdfReader.read(&file.path).into_iter()),
         Format::WhatsApp => many(WhatsAppReader.read(&file.path)),
         Format::Telegram => many(TelegramReader.read(&file.path)),
         Format::SmsBackup => many(SmsBackupReader.read(&file.path)),

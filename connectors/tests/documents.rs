@@ -122,11 +122,11 @@ fn broken_pdfs_are_named_failures_never_panics_or_hangs() {
         ("broken/truncated.pdf", "not a readable PDF"),
         ("broken/cyclic.pdf", "cyclic object graph"),
         ("broken/encrypted.pdf", "needs a password"),
-        ("scanned-receipt.pdf", "has a text layer"),
+        ("broken/blank-scan.pdf", "has any text, not even by OCR"),
     ] {
-        let err = hearth_connectors::PdfReader
-            .read(&fixture(name))
-            .unwrap_err();
+        let mut read = hearth_connectors::PdfReader.read(&fixture(name));
+        assert_eq!(read.len(), 1, "{name}: {read:?}");
+        let err = read.remove(0).unwrap_err();
         let text = err.to_string();
         assert!(
             matches!(err, ConnectorError::Malformed { what: "PDF", .. }),
@@ -136,5 +136,32 @@ fn broken_pdfs_are_named_failures_never_panics_or_hangs() {
             text.contains(name) && text.contains(reason),
             "{name}: {text}"
         );
+    }
+}
+
+#[path = "../../tests/common/os.rs"]
+mod os;
+
+/// A page that is only a scanned image is rendered (poppler's `pdftoppm`)
+/// and read by Tesseract; the typed page keeps its text layer. `.ci/run`
+/// installs both programs, so this runs for real.
+#[test]
+fn a_scanned_page_is_read_by_ocr() {
+    os::ensure_program("tesseract", &["tesseract-ocr", "tesseract-ocr-eng"]);
+    os::ensure_program_probed("pdftoppm", "-v", &["poppler-utils"]);
+    let read = hearth_connectors::PdfReader.read(&fixture("scanned-receipt.pdf"));
+    assert_eq!(read.len(), 1, "{read:?}");
+    let doc = read[0].as_ref().unwrap();
+    let cover = doc
+        .text
+        .find("Scanned receipts")
+        .expect("the text layer of page 1");
+    assert_eq!(doc.label_at(cover), Some(&SpanLabel::Page(1)));
+    for words in ["FERREIRA", "brass hinges", "19.35"] {
+        let at = doc
+            .text
+            .find(words)
+            .unwrap_or_else(|| panic!("{words} in {:?}", doc.text));
+        assert_eq!(doc.label_at(at), Some(&SpanLabel::Page(2)));
     }
 }

@@ -9,6 +9,9 @@ use hearth_connectors::{
 };
 use std::path::PathBuf;
 
+mod common;
+use common::base64;
+
 fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../fixtures/connectors/mail")
@@ -156,31 +159,6 @@ fn a_truncated_mbox_keeps_every_whole_message() {
     assert!(cut.text.contains("See attached."));
 }
 
-/// Standard base64 with line breaks every 76 characters, as mailers write it.
-fn base64(bytes: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for (i, chunk) in bytes.chunks(3).enumerate() {
-        if i > 0 && i % 19 == 0 {
-            out.push_str("\r\n");
-        }
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(ABC[(n >> (18 - 6 * k) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn pdf_and_docx_attachments_become_child_documents() {
     let docs_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/connectors/docs");
@@ -195,8 +173,8 @@ MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
 Content-Disposition: attachment; filename=\"survey.pdf\"\r\n\r\n{}\r\n\
 --b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\
 Content-Disposition: attachment; filename=\"plan.docx\"\r\n\r\n{}\r\n--b1--\r\n",
-        base64(&pdf),
-        base64(&docx)
+        base64(&pdf, "\r\n"),
+        base64(&docx, "\r\n")
     );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("survey.eml");
@@ -219,4 +197,67 @@ Content-Disposition: attachment; filename=\"plan.docx\"\r\n\r\n{}\r\n--b1--\r\n"
             .iter()
             .all(|d| d.parent.as_ref() == Some(&docs[0].id))
     );
+}
+
+/// A 50 MB base64 attachment on one line, then a message over the 64 MiB
+/// limit, then an ordinary one: the first is read (its unreadable binary
+/// attachment skipped), the second is a named failure that names its size,
+/// and the third is still read.
+#[test]
+fn a_huge_base64_line_and_an_oversized_message_do_not_stop_the_mailbox() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.mbox");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let line: Vec<u8> = b"QUJD".iter().copied().cycle().take(50 << 20).collect();
+    write!(
+        out,
+        "From a@example.com Thu Jan  1 00:00:00 2026\nFrom: a@example.com\nSubject: One long line\n\
+MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\n\
+The blob is attached.\n--b\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\
+Content-Disposition: attachment; filename=\"blob.bin\"\n\n"
+    )
+    .unwrap();
+    out.write_all(&line).unwrap();
+    write!(
+        out,
+        "\n--b--\n\nFrom b@example.com Thu Jan  1 00:00:00 2026\nFrom: b@example.com\nSubject: Too big\n\n"
+    )
+    .unwrap();
+    let filler = vec![b'z'; 1 << 20];
+    for _ in 0..65 {
+        out.write_all(&filler).unwrap();
+        out.write_all(b"\n").unwrap();
+    }
+    write!(
+        out,
+        "\nFrom c@example.com Thu Jan  1 00:00:00 2026\nFrom: c@example.com\nSubject: After\n\nStill here.\n"
+    )
+    .unwrap();
+    out.flush().unwrap();
+    drop(out);
+
+    let items: Vec<_> = MboxReader::open(&path).unwrap().collect();
+    assert_eq!(items.len(), 3, "{items:?}");
+    let first = items[0].as_ref().unwrap();
+    assert_eq!(first.title, "One long line");
+    assert_eq!(first.text, "The blob is attached.");
+    let err = items[1].as_ref().unwrap_err();
+    assert_eq!(err.position(), "message 1");
+    let msg = err.to_string();
+    assert!(msg.contains("exceeds the 67108864-byte limit"), "{msg}");
+    assert!(msg.contains("hostile.mbox"), "{msg}");
+    assert_eq!(items[2].as_ref().unwrap().text, "Still here.");
+}
+
+#[test]
+fn a_file_that_is_no_mbox_is_a_named_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.mbox");
+    std::fs::write(&path, "Subject: not an mbox\n\njust a message\n").unwrap();
+    let items: Vec<_> = MboxReader::open(&path).unwrap().collect();
+    assert_eq!(items.len(), 1);
+    let err = items[0].as_ref().unwrap_err();
+    assert_eq!(err.position(), "before the first message");
+    assert!(err.to_string().contains("not an mbox?"), "{err}");
 }

@@ -67,6 +67,10 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> Result<ExitCode> {
             super::bench_search::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
+        BenchCommand::Connectors(args) => {
+            super::bench_connectors::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         BenchCommand::Generate(args) => {
             super::bench_generate::run(ctx, &args)?;
             Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 mod ask;
 mod bench;
 mod bench_baseline;
+mod bench_connectors;
 mod bench_embed;
 mod bench_generate;
 mod bench_search;
@@ -24,6 +25,7 @@ mod stats;
 mod status;
 mod watch;
 
+pub use bench_connectors::ConnectorsBench;
 pub use bench_generate::GenerateBench;
 pub use bench_search::SearchBench;
 

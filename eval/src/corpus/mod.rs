@@ -1,5 +1,9 @@
 //! A seeded generator of synthetic personal corpora (mbox archives and notes) for
-//! benchmarks at scale: the same seed always writes the same bytes.
+//! benchmarks at scale: the same seed always writes the same bytes. The
+//! connectors benchmark's richer inputs (MIME mails with HTML alternatives
+//! and attachments, multi-page PDFs) are in [`formats`].
+
+pub mod formats;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -141,7 +145,7 @@ const FILLER: &[&str] = &[
     "Please double-check the address before you send it.",
 ];
 
-fn sentence(rng: &mut Rng) -> String {
+pub(crate) fn sentence(rng: &mut Rng) -> String {
     format!(
         "Could you {} {} for the {} {}? {} ",
         rng.pick(VERBS),
@@ -152,7 +156,7 @@ fn sentence(rng: &mut Rng) -> String {
     )
 }
 
-fn person(rng: &mut Rng) -> (String, String) {
+pub(crate) fn person(rng: &mut Rng) -> (String, String) {
     let (f, l) = (rng.pick(FIRST), rng.pick(LAST));
     let addr =
         format!("{}.{}@example.com", f.to_lowercase(), l.to_lowercase()).replace(['á', 'ü'], "u");
