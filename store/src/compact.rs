@@ -1,6 +1,8 @@
 //! Compaction: rewrite the live rows of every segment into a few large new
-//! segments and drop superseded versions, tombstoned documents and the
-//! tombstones themselves.
+//! segments (each document keeping its version) and drop superseded
+//! versions, tombstoned documents and the tombstones themselves — except,
+//! in an index shared with other devices, the tombstones a delete still
+//! needs to reach them.
 //!
 //! Crash safety follows from the commit protocol: the new segments (and their
 //! postings) are written under fresh sequence numbers and made durable first,
@@ -118,7 +120,8 @@ impl Index {
             let mut full = false;
             if let Some((s, writer, texts, n_docs, n_chunks)) = open.as_mut() {
                 let records: Vec<_> = docs.iter().map(|d| d.record.clone()).collect();
-                writer.append(&records, &chunks)?;
+                let versions: Vec<_> = docs.iter().map(|d| d.version.clone()).collect();
+                writer.append(&records, &versions, &chunks)?;
                 texts.extend(chunks.iter().map(|c| c.text.clone()));
                 *n_docs += records.len() as u64;
                 *n_chunks += chunks.len() as u64;
@@ -134,10 +137,14 @@ impl Index {
         }
         sync_dir(&seg_dir)?;
         next.segments = output;
-        next.tombstones.clear();
+        next.tombstones = if next.shared {
+            kept_tombstones(&before.tombstones, |id| self.docs.contains_key(id))
+        } else {
+            Vec::new()
+        };
         next.version += 1;
         next.commit(self.dir())?;
-        let tombstones_dropped = before.tombstones.len();
+        let tombstones_dropped = before.tombstones.len() - next.tombstones.len();
         let segments_before = before.segments.len();
         let rows_before: u64 = before.segments.iter().map(|s| s.chunks).sum();
         self.adopt(next, &new_seq_of);
@@ -157,6 +164,29 @@ impl Index {
     }
 }
 
+/// The tombstones a shared index keeps through compaction: the latest per
+/// document, unless a live version already supersedes it (a copy elsewhere
+/// older than the delete is older than that version too). Another device
+/// may still hold the document, so the delete must keep travelling.
+fn kept_tombstones(
+    tombstones: &[crate::manifest::Tombstone],
+    live: impl Fn(&str) -> bool,
+) -> Vec<crate::manifest::Tombstone> {
+    let mut latest: BTreeMap<&str, &crate::manifest::Tombstone> = BTreeMap::new();
+    for t in tombstones {
+        if live(&t.doc_id) {
+            continue;
+        }
+        let newer = latest
+            .get(t.doc_id.as_str())
+            .is_none_or(|have| (have.version(), have.seq) < (t.version(), t.seq));
+        if newer {
+            latest.insert(&t.doc_id, t);
+        }
+    }
+    latest.into_values().cloned().collect()
+}
+
 /// Finishes an output segment: closes its tables and writes its postings.
 fn finish(
     seg_dir: &Path,
@@ -168,6 +198,7 @@ fn finish(
     SegmentPostings::build(&refs, tokenizer).write(&segment::postings_path(seg_dir, seq))?;
     Ok(SegmentMeta {
         seq,
+        id: crate::clock::random_id(16),
         documents,
         chunks,
         created_at: crate::index::now_secs(),

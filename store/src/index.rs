@@ -4,6 +4,7 @@
 //! `resident.rs`, built on first use.
 
 use crate::bm25::{SegmentPostings, Tokenizer};
+use crate::clock::Version;
 use crate::codec::CodecSpec;
 use crate::error::{StoreError, io_err};
 use crate::manifest::{EmbeddingSpec, Manifest, SegmentMeta, Tombstone, sync_dir};
@@ -19,7 +20,16 @@ pub(crate) const SEGMENTS_DIR: &str = "segments";
 
 pub(crate) struct LiveDoc {
     pub seq: u64,
+    pub version: Version,
     pub record: DocumentRecord,
+}
+
+impl LiveDoc {
+    /// What orders versions of one document: the version, then (for data
+    /// from before versions existed) the local segment order.
+    fn key(&self) -> (&Version, u64) {
+        (&self.version, self.seq)
+    }
 }
 
 /// Counts for one source kind.
@@ -112,23 +122,32 @@ impl Index {
         }
     }
 
-    fn from_manifest(dir: &Path, manifest: Manifest) -> Result<Self, StoreError> {
+    pub(crate) fn from_manifest(dir: &Path, manifest: Manifest) -> Result<Self, StoreError> {
         let seg_dir = dir.join(SEGMENTS_DIR);
         let mut docs: HashMap<String, LiveDoc> = HashMap::new();
         for seg in &manifest.segments {
             let (doc_path, _) = segment::paths(&seg_dir, seg.seq);
-            for record in segment::read_documents(&doc_path)? {
-                docs.insert(
-                    record.doc_id.clone(),
-                    LiveDoc {
-                        seq: seg.seq,
-                        record,
-                    },
-                );
+            for (record, version) in segment::read_documents(&doc_path)? {
+                let candidate = LiveDoc {
+                    seq: seg.seq,
+                    version,
+                    record,
+                };
+                // Last writer wins, whichever segment it arrived in.
+                match docs.get(&candidate.record.doc_id) {
+                    Some(have) if have.key() >= candidate.key() => {}
+                    _ => {
+                        docs.insert(candidate.record.doc_id.clone(), candidate);
+                    }
+                }
             }
         }
         for t in &manifest.tombstones {
-            if docs.get(&t.doc_id).is_some_and(|d| d.seq <= t.seq) {
+            let deleted = t.version();
+            if docs
+                .get(&t.doc_id)
+                .is_some_and(|d| d.key() <= (&deleted, t.seq))
+            {
                 docs.remove(&t.doc_id);
             }
         }
@@ -186,6 +205,11 @@ impl Index {
         self.docs.get(doc_id).map(|d| &d.record)
     }
 
+    /// Who wrote the live version of a document, and when.
+    pub fn version_of(&self, doc_id: &str) -> Option<&Version> {
+        self.docs.get(doc_id).map(|d| &d.version)
+    }
+
     /// All live documents, in no particular order.
     pub fn documents(&self) -> impl Iterator<Item = &DocumentRecord> {
         self.docs.values().map(|d| &d.record)
@@ -230,18 +254,34 @@ impl Index {
             )));
         }
         let mut next = self.manifest.clone();
+        if next.device.is_empty() {
+            next.device = crate::clock::random_id(8);
+        }
+        let version = Version {
+            hlc: crate::clock::tick(next.clock),
+            device: next.device.clone(),
+        };
         let mut summary = CommitSummary::default();
         if !docs.is_empty() {
             let seq = next.next_seq;
             next.next_seq += 1;
             let seg_dir = self.dir.join(SEGMENTS_DIR);
-            segment::write_segment(&seg_dir, seq, &docs, &chunks, next.embedding.dimension)?;
+            let versions = vec![version.clone(); docs.len()];
+            segment::write_segment(
+                &seg_dir,
+                seq,
+                &docs,
+                &versions,
+                &chunks,
+                next.embedding.dimension,
+            )?;
             let texts: Vec<&str> = chunks.iter().map(|c| c.text.as_str()).collect();
             SegmentPostings::build(&texts, &Tokenizer::new(&next.keywords))
                 .write(&segment::postings_path(&seg_dir, seq))?;
             sync_dir(&seg_dir)?;
             next.segments.push(SegmentMeta {
                 seq,
+                id: crate::clock::random_id(16),
                 documents: docs.len() as u64,
                 chunks: chunks.len() as u64,
                 created_at: now_secs(),
@@ -264,6 +304,8 @@ impl Index {
                 next.tombstones.push(Tombstone {
                     doc_id: (*id).clone(),
                     seq,
+                    hlc: version.hlc,
+                    device: version.device.clone(),
                 });
             }
             summary.deleted = live_deleted.len() as u64;
@@ -271,6 +313,7 @@ impl Index {
         if summary == CommitSummary::default() {
             return Ok(summary);
         }
+        next.clock = version.hlc;
         next.version += 1;
         next.commit(&self.dir)?;
         // The commit is durable: move this handle to the new snapshot.
@@ -279,8 +322,14 @@ impl Index {
         }
         if let Some(seq) = summary.segment {
             for record in docs {
-                self.docs
-                    .insert(record.doc_id.clone(), LiveDoc { seq, record });
+                self.docs.insert(
+                    record.doc_id.clone(),
+                    LiveDoc {
+                        seq,
+                        version: version.clone(),
+                        record,
+                    },
+                );
             }
         }
         self.manifest = next;

@@ -15,11 +15,13 @@
 //! fusion; a [`SearchFilter`] becomes a row mask before anything is scored.
 
 pub mod bm25;
+mod clock;
 pub mod codec;
 mod compact;
 mod error;
 mod index;
 mod manifest;
+mod merge;
 mod query;
 mod record;
 mod resident;
@@ -27,10 +29,12 @@ mod search;
 mod segment;
 mod vector_pages;
 
+pub use clock::{Version, clock_secs, random_id, tick as clock_tick};
 pub use compact::{CompactionPolicy, CompactionSummary};
 pub use error::StoreError;
 pub use index::{CommitSummary, Index, IndexStats, KindStats, SearchHit};
 pub use manifest::{EmbeddingSpec, MANIFEST_FILE, Manifest, SegmentMeta, Tombstone};
+pub use merge::MergeSummary;
 pub use query::{RRF_K, SearchFilter, SearchMode, reciprocal_rank_fusion};
 pub use record::{ChunkRecord, DocumentRecord, SCHEMA_VERSION, chunks_schema, documents_schema};
 pub use search::{DEFAULT_RERANK, SearchRequest};

@@ -4,6 +4,7 @@
 //! directory), so a reader or a crash sees either the old index or the new one.
 
 use crate::bm25::TokenizerSpec;
+use crate::clock::Version;
 use crate::codec::CodecSpec;
 use crate::error::{StoreError, io_err};
 use crate::record::SCHEMA_VERSION;
@@ -23,19 +24,41 @@ pub struct EmbeddingSpec {
 /// One committed segment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SegmentMeta {
-    /// Sequence number: later segments supersede earlier versions of a document.
+    /// Local sequence number: names the segment's files in this index.
     pub seq: u64,
+    /// Identity of the segment's contents wherever they travel (random, set
+    /// when written; kept by a merge into another device's index). Empty in
+    /// indexes written before sync existed until [`crate::Index::prepare_export`].
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
     pub documents: u64,
     pub chunks: u64,
     /// Unix seconds.
     pub created_at: i64,
 }
 
-/// A deleted document: hidden in every segment up to and including `seq`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A deleted document: hides every version of it older than the delete, by
+/// [`Version`] (and, for data from before versions existed, by `seq`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Tombstone {
     pub doc_id: String,
     pub seq: u64,
+    /// Clock reading of the delete.
+    #[serde(default)]
+    pub hlc: u64,
+    /// Device that deleted it.
+    #[serde(default)]
+    pub device: String,
+}
+
+impl Tombstone {
+    /// The delete's version.
+    pub fn version(&self) -> Version {
+        Version {
+            hlc: self.hlc,
+            device: self.device.clone(),
+        }
+    }
 }
 
 /// The index manifest (`manifest.json`).
@@ -58,6 +81,17 @@ pub struct Manifest {
     pub tombstones: Vec<Tombstone>,
     /// Sequence number the next segment or tombstone gets.
     pub next_seq: u64,
+    /// Id of the device this index lives on (random, set on creation).
+    #[serde(default)]
+    pub device: String,
+    /// Highest clock reading this index has issued or merged.
+    #[serde(default)]
+    pub clock: u64,
+    /// Whether this index has been exported or has merged another device's:
+    /// then compaction keeps tombstones, so that a delete reaches every
+    /// device and an old copy elsewhere cannot bring the document back.
+    #[serde(default)]
+    pub shared: bool,
 }
 
 impl Manifest {
@@ -73,6 +107,9 @@ impl Manifest {
             segments: Vec::new(),
             tombstones: Vec::new(),
             next_seq: 1,
+            device: crate::clock::random_id(8),
+            clock: 0,
+            shared: false,
         }
     }
 

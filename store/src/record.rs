@@ -77,6 +77,10 @@ pub fn documents_schema() -> SchemaRef {
         Field::new("origin_item", DataType::Utf8, true),
         Field::new("chunk_count", DataType::UInt32, false),
         Field::new("text_bytes", DataType::UInt64, false),
+        // The version (see `Version`): absent in segments written before
+        // sync existed, which read as clock 0.
+        Field::new("hlc", DataType::UInt64, false),
+        Field::new("device", DataType::Utf8, false),
     ]))
 }
 

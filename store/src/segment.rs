@@ -2,6 +2,7 @@
 //! file, written under temporary names, fsynced and renamed into place. A segment
 //! is only part of the index once a committed manifest names it.
 
+use crate::clock::Version;
 use crate::error::{StoreError, io_err, pq_err};
 use crate::record::{ChunkRecord, DocumentRecord, chunk_col, chunks_schema, documents_schema};
 use crate::vector_pages::VectorPages;
@@ -39,11 +40,12 @@ pub(crate) fn write_segment(
     dir: &Path,
     seq: u64,
     docs: &[DocumentRecord],
+    versions: &[Version],
     chunks: &[ChunkRecord],
     dim: usize,
 ) -> Result<(), StoreError> {
     let mut writer = SegmentWriter::create(dir, seq, dim)?;
-    writer.append(docs, chunks)?;
+    writer.append(docs, versions, chunks)?;
     writer.finish()
 }
 
@@ -69,13 +71,16 @@ impl SegmentWriter {
         })
     }
 
+    /// Appends `docs`, each written at the matching entry of `versions`, and
+    /// their `chunks`.
     pub fn append(
         &mut self,
         docs: &[DocumentRecord],
+        versions: &[Version],
         chunks: &[ChunkRecord],
     ) -> Result<(), StoreError> {
         if !docs.is_empty() {
-            let batch = documents_batch(docs)?;
+            let batch = documents_batch(docs, versions)?;
             self.docs.1.write(&batch).map_err(pq_err(&self.docs.0))?;
         }
         if !chunks.is_empty() {
@@ -148,7 +153,17 @@ fn opt_str(values: impl Iterator<Item = Option<String>>) -> ArrayRef {
     Arc::new(values.collect::<StringArray>())
 }
 
-fn documents_batch(docs: &[DocumentRecord]) -> Result<RecordBatch, StoreError> {
+fn documents_batch(
+    docs: &[DocumentRecord],
+    versions: &[Version],
+) -> Result<RecordBatch, StoreError> {
+    if versions.len() != docs.len() {
+        return Err(StoreError::InvalidRecord(format!(
+            "{} documents but {} versions",
+            docs.len(),
+            versions.len()
+        )));
+    }
     let mut participants = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
         "item",
         DataType::Utf8,
@@ -180,6 +195,12 @@ fn documents_batch(docs: &[DocumentRecord]) -> Result<RecordBatch, StoreError> {
         )),
         Arc::new(UInt64Array::from_iter_values(
             docs.iter().map(|d| d.text_bytes),
+        )),
+        Arc::new(UInt64Array::from_iter_values(
+            versions.iter().map(|v| v.hlc),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            versions.iter().map(|v| v.device.as_str()),
         )),
     ];
     Ok(RecordBatch::try_new(documents_schema(), columns)?)
@@ -412,8 +433,8 @@ fn opt(a: &StringArray, i: usize) -> Option<String> {
     a.is_valid(i).then(|| a.value(i).to_owned())
 }
 
-/// Reads a segment's documents table.
-pub(crate) fn read_documents(path: &Path) -> Result<Vec<DocumentRecord>, StoreError> {
+/// Reads a segment's documents table: each document with its version.
+pub(crate) fn read_documents(path: &Path) -> Result<Vec<(DocumentRecord, Version)>, StoreError> {
     let mut out = Vec::new();
     for batch in read_batches(path, None)? {
         let doc_id = strings(&batch, "doc_id", path)?;
@@ -441,26 +462,39 @@ pub(crate) fn read_documents(path: &Path) -> Result<Vec<DocumentRecord>, StoreEr
             .column_by_name("text_bytes")
             .and_then(|c| c.as_primitive_opt::<UInt64Type>())
             .ok_or_else(|| bad(path, "column `text_bytes`"))?;
+        // Segments from before versions existed have neither column.
+        let hlc = batch
+            .column_by_name("hlc")
+            .and_then(|c| c.as_primitive_opt::<UInt64Type>());
+        let device = batch
+            .column_by_name("device")
+            .and_then(|c| c.as_string_opt::<i32>());
         for i in 0..batch.num_rows() {
             let people = participants.value(i);
             let people = people
                 .as_string_opt::<i32>()
                 .ok_or_else(|| bad(path, "participants items"))?;
-            out.push(DocumentRecord {
-                doc_id: doc_id.value(i).to_owned(),
-                kind: kind.value(i).to_owned(),
-                uri: uri.value(i).to_owned(),
-                title: title.value(i).to_owned(),
-                participants: people.iter().flatten().map(str::to_owned).collect(),
-                timestamp: timestamp.is_valid(i).then(|| timestamp.value(i)),
-                content_hash: hash.value(i).to_owned(),
-                thread: opt(thread, i),
-                parent: opt(parent, i),
-                origin_path: origin_path.value(i).to_owned(),
-                origin_item: opt(origin_item, i),
-                chunk_count: chunk_count.value(i),
-                text_bytes: text_bytes.value(i),
-            });
+            out.push((
+                DocumentRecord {
+                    doc_id: doc_id.value(i).to_owned(),
+                    kind: kind.value(i).to_owned(),
+                    uri: uri.value(i).to_owned(),
+                    title: title.value(i).to_owned(),
+                    participants: people.iter().flatten().map(str::to_owned).collect(),
+                    timestamp: timestamp.is_valid(i).then(|| timestamp.value(i)),
+                    content_hash: hash.value(i).to_owned(),
+                    thread: opt(thread, i),
+                    parent: opt(parent, i),
+                    origin_path: origin_path.value(i).to_owned(),
+                    origin_item: opt(origin_item, i),
+                    chunk_count: chunk_count.value(i),
+                    text_bytes: text_bytes.value(i),
+                },
+                Version {
+                    hlc: hlc.map_or(0, |h| h.value(i)),
+                    device: device.map(|d| d.value(i).to_owned()).unwrap_or_default(),
+                },
+            ));
         }
     }
     Ok(out)

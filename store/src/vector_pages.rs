@@ -185,7 +185,7 @@ mod tests {
         let mut next = 0;
         for n in [37, 1, 500, 15, 463] {
             let chunks: Vec<_> = (next..next + n).map(chunk).collect();
-            writer.append(&[], &chunks).unwrap();
+            writer.append(&[], &[], &chunks).unwrap();
             next += n;
         }
         writer.finish().unwrap();
