@@ -252,6 +252,7 @@ fn python_mbox(root: &Path, mbox: &Path, bytes: u64) -> Result<Row> {
 }
 
 /// The text of a set of PDFs read by one reader, page by page joined.
+#[derive(Default)]
 struct PdfRun {
     texts: HashMap<PathBuf, String>,
     pages: usize,
@@ -282,13 +283,7 @@ impl PdfRun {
 }
 
 fn read_pdfs(files: &[PathBuf]) -> PdfRun {
-    let mut run = PdfRun {
-        texts: HashMap::new(),
-        pages: 0,
-        failures: 0,
-        bytes: 0,
-        secs: 0.0,
-    };
+    let mut run = PdfRun::default();
     let start = Instant::now();
     for f in files {
         let Ok(bytes) = std::fs::read(f) else {
@@ -310,13 +305,7 @@ fn read_pdfs(files: &[PathBuf]) -> PdfRun {
 
 /// poppler's `pdftotext FILE -`, one process per file as a user would run it.
 fn pdftotext(files: &[PathBuf]) -> Result<PdfRun> {
-    let mut run = PdfRun {
-        texts: HashMap::new(),
-        pages: 0,
-        failures: 0,
-        bytes: 0,
-        secs: 0.0,
-    };
+    let mut run = PdfRun::default();
     let start = Instant::now();
     for f in files {
         run.bytes += std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
