@@ -66,6 +66,13 @@ pub enum Command {
     /// Run evaluation suites; results go to Parquet under `<data-dir>/eval/runs/`.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// This device's sync identity and the devices it shares its index with.
+    #[command(subcommand)]
+    Device(crate::commands::DeviceCommand),
+    /// Encrypted, incremental snapshots of the index to and from a folder or
+    /// an S3-compatible bucket, merged across devices.
+    #[command(subcommand)]
+    Snapshot(crate::commands::SnapshotCommand),
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +169,10 @@ pub enum BenchCommand {
     /// mailbox + email, PDF pages/s next to poppler's pdftotext, and the PDF
     /// text's word overlap with pdftotext's.
     Connectors(crate::commands::ConnectorsBench),
+    /// Snapshot export and import of the generated mail corpus's index, full
+    /// and after 1% changed, each next to its unencrypted baseline (a plain
+    /// copy of the same files; a plain merge of the index folder).
+    Sync(crate::commands::SyncBench),
 }
 
 #[derive(Debug, Args)]

@@ -2,9 +2,10 @@
 //! is the only writer): live documents per source kind per month, the chunk
 //! length distribution, and the index's size by component.
 //!
-//! Liveness follows the store's rules exactly — a document's newest segment
-//! wins, a tombstone hides every version up to its sequence number — so the
-//! figures agree with `hearth status`.
+//! Liveness follows the store's rules exactly — the version with the greatest
+//! (hybrid logical clock, device, sequence) wins, whichever segment it came
+//! in, and a tombstone hides every version up to its own — so the figures
+//! agree with `hearth status`, on a merged index too.
 
 use crate::EvalError;
 use hearth_store::Manifest;
@@ -99,36 +100,59 @@ pub fn analyse(dir: &Path) -> Result<IndexAnalytics, EvalError> {
     let mut chunks = Vec::new();
     for seg in &manifest.segments {
         let seq = lit(seg.seq as i64).alias("seq");
-        docs.push(scan(path(seg.seq, "documents"))?.select([
+        let mut documents = scan(path(seg.seq, "documents"))?;
+        let schema = documents.collect_schema().map_err(pl)?;
+        // Segments written before versions existed read as version 0.
+        let hlc = if schema.contains("hlc") {
+            col("hlc").cast(DataType::UInt64)
+        } else {
+            lit(0u64)
+        };
+        let device = if schema.contains("device") {
+            col("device")
+        } else {
+            lit("")
+        };
+        docs.push(documents.select([
             col("doc_id"),
             col("kind"),
             col("timestamp"),
+            hlc.alias("hlc"),
+            device.alias("device"),
             seq.clone(),
         ]));
         chunks.push(scan(path(seg.seq, "chunks"))?.select([col("doc_id"), col("text"), seq]));
     }
     let docs = concat(docs, UnionArgs::default()).map_err(pl)?;
-    // Newest version per document, then tombstones (latest per document).
+    let by_doc = || Selector::ByName {
+        names: Arc::new([PlSmallStr::from("doc_id")]),
+        strict: true,
+    };
+    // The last writer's version per document, then the latest tombstone.
     let newest = docs
-        .sort(["seq"], SortMultipleOptions::default())
-        .unique_stable(
-            Some(Selector::ByName {
-                names: Arc::new([PlSmallStr::from("doc_id")]),
-                strict: true,
-            }),
-            UniqueKeepStrategy::Last,
-        );
-    let ids: Vec<&str> = manifest
-        .tombstones
-        .iter()
-        .map(|t| t.doc_id.as_str())
-        .collect();
-    let seqs: Vec<i64> = manifest.tombstones.iter().map(|t| t.seq as i64).collect();
-    let tombstones = df!("doc_id" => ids, "tomb_seq" => seqs)
+        .sort(["hlc", "device", "seq"], SortMultipleOptions::default())
+        .unique_stable(Some(by_doc()), UniqueKeepStrategy::Last);
+    let tombs = &manifest.tombstones;
+    let ids: Vec<&str> = tombs.iter().map(|t| t.doc_id.as_str()).collect();
+    let hlcs: Vec<u64> = tombs.iter().map(|t| t.hlc).collect();
+    let devices: Vec<&str> = tombs.iter().map(|t| t.device.as_str()).collect();
+    let seqs: Vec<i64> = tombs.iter().map(|t| t.seq as i64).collect();
+    let tombstones = df!("doc_id" => ids, "t_hlc" => hlcs, "t_device" => devices, "t_seq" => seqs)
         .map_err(pl)?
         .lazy()
-        .group_by([col("doc_id")])
-        .agg([col("tomb_seq").max()]);
+        .sort(
+            ["t_hlc", "t_device", "t_seq"],
+            SortMultipleOptions::default(),
+        )
+        .unique_stable(Some(by_doc()), UniqueKeepStrategy::Last);
+    // (hlc, device, seq) > (t_hlc, t_device, t_seq), lexicographically.
+    let after_tombstone = col("hlc")
+        .gt(col("t_hlc"))
+        .or(col("hlc").eq(col("t_hlc")).and(
+            col("device").gt(col("t_device")).or(col("device")
+                .eq(col("t_device"))
+                .and(col("seq").gt(col("t_seq")))),
+        ));
     let live = newest
         .join(
             tombstones,
@@ -136,7 +160,7 @@ pub fn analyse(dir: &Path) -> Result<IndexAnalytics, EvalError> {
             [col("doc_id")],
             JoinArgs::new(JoinType::Left),
         )
-        .filter(col("tomb_seq").is_null().or(col("seq").gt(col("tomb_seq"))))
+        .filter(col("t_hlc").is_null().or(after_tombstone))
         .select([col("doc_id"), col("kind"), col("timestamp"), col("seq")])
         .cache();
 

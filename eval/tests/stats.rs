@@ -129,3 +129,69 @@ fn an_empty_or_missing_index() {
     assert!(a.by_source_month.is_empty());
     assert_eq!(a.chunk_lengths.chunks, 0);
 }
+
+/// On a merged index the order segments arrived in says nothing about which
+/// version is newer: an older edit and an older re-write that arrive after a
+/// newer edit and a newer delete stay hidden, as the store says.
+#[test]
+fn merged_indexes_follow_versions_not_arrival_order() {
+    let spec = EmbeddingSpec {
+        model_id: "test".into(),
+        dimension: 4,
+    };
+    let (phone_dir, laptop_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut phone = Index::open_or_create(phone_dir.path(), &spec).unwrap();
+    let mut laptop = Index::open_or_create(laptop_dir.path(), &spec).unwrap();
+    let tick = || std::thread::sleep(std::time::Duration::from_millis(5));
+    laptop
+        .commit(
+            vec![doc("deleted", "mail", Some(JAN), 1)],
+            vec![chunk("deleted", 0, &"d".repeat(10))],
+            &[],
+        )
+        .unwrap();
+    laptop.prepare_export().unwrap();
+    phone.merge_from(laptop_dir.path()).unwrap();
+    tick();
+    // The laptop edits both (older versions)…
+    laptop
+        .commit(
+            vec![
+                doc("edited", "mail", Some(JAN), 1),
+                doc("deleted", "mail", Some(JAN + 1), 1),
+            ],
+            vec![
+                chunk("edited", 0, &"o".repeat(10)),
+                chunk("deleted", 0, &"e".repeat(12)),
+            ],
+            &[],
+        )
+        .unwrap();
+    tick();
+    // …then the phone, not having seen that, writes one and deletes the other.
+    phone
+        .commit(
+            vec![doc("edited", "mail", Some(FEB), 1)],
+            vec![chunk("edited", 0, &"n".repeat(30))],
+            &["deleted".to_owned()],
+        )
+        .unwrap();
+    // The laptop's older versions reach the phone last, with the highest
+    // sequence numbers there.
+    laptop.prepare_export().unwrap();
+    phone.merge_from(laptop_dir.path()).unwrap();
+    phone.prepare_export().unwrap();
+    laptop.merge_from(phone_dir.path()).unwrap();
+    for (index, dir) in [(&phone, phone_dir.path()), (&laptop, laptop_dir.path())] {
+        assert_eq!(index.documents().count(), 1, "the store's view");
+        let a = analyse(dir).unwrap();
+        let rows: Vec<(&str, &str, u64)> = a
+            .by_source_month
+            .iter()
+            .map(|r| (r.kind.as_str(), r.month.as_str(), r.documents))
+            .collect();
+        assert_eq!(rows, vec![("mail", "2026-02", 1)], "{}", dir.display());
+        assert_eq!(a.chunk_lengths.chunks, 1);
+        assert_eq!(a.chunk_lengths.max, 30);
+    }
+}

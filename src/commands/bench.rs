@@ -71,6 +71,10 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> Result<ExitCode> {
             super::bench_connectors::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
+        BenchCommand::Sync(args) => {
+            super::bench_sync::run(ctx, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         BenchCommand::Generate(args) => {
             super::bench_generate::run(ctx, &args)?;
             Ok(ExitCode::SUCCESS)
@@ -78,13 +82,14 @@ pub fn run(ctx: &Context, cmd: BenchCommand) -> Result<ExitCode> {
     }
 }
 
-struct Run {
+pub(super) struct Run {
     label: String,
-    wall_secs: f64,
+    pub(super) wall_secs: f64,
     report: Value,
 }
 
-fn index_run(label: &str, data: &Path, corpus: &Path) -> Result<Run> {
+/// One `hearth index` process over `corpus` into `data`, timed.
+pub(super) fn index_run(label: &str, data: &Path, corpus: &Path) -> Result<Run> {
     let exe = std::env::current_exe().context("locating the hearth binary")?;
     let start = Instant::now();
     let out = Command::new(exe)

@@ -7,6 +7,7 @@ mod bench_connectors;
 mod bench_embed;
 mod bench_generate;
 mod bench_search;
+mod bench_sync;
 mod compact;
 mod demo;
 mod eval;
@@ -23,11 +24,14 @@ mod serve;
 mod source;
 mod stats;
 mod status;
+mod sync;
 mod watch;
 
 pub use bench_connectors::ConnectorsBench;
 pub use bench_generate::GenerateBench;
 pub use bench_search::SearchBench;
+pub use bench_sync::SyncBench;
+pub use sync::{DeviceCommand, SnapshotCommand};
 
 use crate::cli::{Cli, Command};
 use crate::context::Context;
@@ -52,6 +56,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval(cmd) => eval::run(&ctx, cmd),
         Command::Watch(args) => watch::run(&ctx, &args),
         Command::Schedule(cmd) => schedule::run(&ctx, cmd),
+        Command::Device(cmd) => sync::run_device(&ctx, cmd),
+        Command::Snapshot(cmd) => sync::run_snapshot(&ctx, cmd),
     }
 }
 

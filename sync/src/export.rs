@@ -20,6 +20,11 @@ use std::path::Path;
 /// keeps winning the race.
 const MANIFEST_TRIES: usize = 8;
 
+/// An object no head references is deleted once it is this old (seconds):
+/// younger ones may belong to an export still under way on another device,
+/// which writes its objects before the manifest that names them.
+pub const GC_GRACE_SECS: i64 = 3600;
+
 /// What an export did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ExportReport {
@@ -32,6 +37,9 @@ pub struct ExportReport {
     /// Plaintext bytes of the objects written, and what they took encrypted.
     pub plain_bytes_written: u64,
     pub bytes_written: u64,
+    /// Objects no device's head references any more (segments compacted
+    /// away, keys changed), older than [`GC_GRACE_SECS`]: deleted.
+    pub objects_removed: usize,
     pub snapshot_version: u64,
 }
 
@@ -47,7 +55,9 @@ pub fn export(
     let mut state = SyncState::load(state_dir)?;
     let recipients = keys.recipient_keys();
     let fingerprint = keys_fingerprint(&recipients);
-    let present = target.list(OBJECTS_DIR)?;
+    let listed = target.list_dated(OBJECTS_DIR)?;
+    let present: std::collections::HashSet<String> =
+        listed.iter().map(|(name, _)| name.clone()).collect();
     let manifest = index.manifest().clone();
     let mut report = ExportReport {
         target: target.display().to_owned(),
@@ -56,53 +66,60 @@ pub fn export(
         ..ExportReport::default()
     };
     let mut objects: BTreeMap<String, Vec<ObjectRef>> = BTreeMap::new();
+    let object_key = |hash: &str| format!("{OBJECTS_DIR}/{hash}-{fingerprint}.age");
+    let in_target =
+        |key: &str| present.contains(key.trim_start_matches(&format!("{OBJECTS_DIR}/")));
     for seg in &manifest.segments {
         let files = index.segment_files(seg.seq);
-        let hashes = match state.hashes.get(&seg.id) {
-            Some(h) => h.clone(),
-            None => {
-                let mut h = Vec::new();
-                for (n, rel) in files.iter().enumerate() {
-                    let path = index.dir().join(rel);
-                    let bytes = std::fs::read(&path).map_err(io_err(&path))?;
-                    h.push((
-                        n as u8,
-                        blake3::hash(&bytes).to_hex().to_string(),
-                        bytes.len() as u64,
-                    ));
-                }
-                state.hashes.insert(seg.id.clone(), h.clone());
-                h
-            }
-        };
+        let cached = state.hashes.get(&seg.id).cloned().unwrap_or_default();
+        let mut hashes = Vec::new();
         let mut refs = Vec::new();
-        for (file, hash, bytes) in hashes {
-            let name = format!("{hash}-{fingerprint}.age");
-            let key = format!("{OBJECTS_DIR}/{name}");
-            if present.contains(&name) {
+        for (n, rel) in files.iter().enumerate() {
+            let file = n as u8;
+            let known = cached.iter().find(|(f, _, _)| *f == file);
+            // Hashed before and already in the target: nothing to read.
+            if let Some((_, hash, bytes)) = known
+                && in_target(&object_key(hash))
+            {
+                report.objects_present += 1;
+                hashes.push((file, hash.clone(), *bytes));
+                refs.push(ObjectRef {
+                    file,
+                    hash: hash.clone(),
+                    bytes: *bytes,
+                    key: object_key(hash),
+                });
+                continue;
+            }
+            // Otherwise the file is read once, to hash and to encrypt.
+            let path = index.dir().join(rel);
+            let plain = std::fs::read(&path).map_err(io_err(&path))?;
+            let hash = blake3::hash(&plain).to_hex().to_string();
+            if known.is_some_and(|(_, h, _)| *h != hash) {
+                return Err(SyncError::Invalid(format!(
+                    "{} changed since it was written (segments are immutable)",
+                    path.display()
+                )));
+            }
+            let key = object_key(&hash);
+            if in_target(&key) {
                 report.objects_present += 1;
             } else {
-                let path = index.dir().join(&files[usize::from(file)]);
-                let plain = std::fs::read(&path).map_err(io_err(&path))?;
-                if blake3::hash(&plain).to_hex().as_str() != hash {
-                    return Err(SyncError::Invalid(format!(
-                        "{} changed since it was written (segments are immutable)",
-                        path.display()
-                    )));
-                }
                 let sealed = encrypt_to(&recipients, &plain)?;
                 report.plain_bytes_written += plain.len() as u64;
                 report.bytes_written += sealed.len() as u64;
                 target.put(&key, sealed)?;
                 report.objects_written += 1;
             }
+            hashes.push((file, hash.clone(), plain.len() as u64));
             refs.push(ObjectRef {
                 file,
                 hash,
-                bytes,
+                bytes: plain.len() as u64,
                 key,
             });
         }
+        state.hashes.insert(seg.id.clone(), hashes);
         objects.insert(seg.id.clone(), refs);
     }
     // Drop cached hashes of segments that are gone (compacted away).
@@ -161,6 +178,7 @@ pub fn export(
         match target.replace(SNAPSHOT_FILE, sealed, e_tag.as_deref())? {
             Replaced::Done => {
                 written = Some(snapshot.version);
+                report.objects_removed = collect_garbage(target, &snapshot, &listed)?;
                 break;
             }
             Replaced::Conflict => continue,
@@ -179,4 +197,29 @@ pub fn export(
     });
     state.save(state_dir)?;
     Ok(report)
+}
+
+/// Deletes the listed objects that no head of `snapshot` (as just written)
+/// references and that are older than [`GC_GRACE_SECS`].
+fn collect_garbage(
+    target: &Target,
+    snapshot: &SnapshotManifest,
+    listed: &[(String, i64)],
+) -> Result<usize, SyncError> {
+    let keys: std::collections::HashSet<String> = snapshot
+        .devices
+        .values()
+        .flat_map(|h| h.objects.values().flatten())
+        .map(|o| o.key.clone())
+        .collect();
+    let cutoff = now_secs() - GC_GRACE_SECS;
+    let mut removed = 0;
+    for (name, modified) in listed {
+        let key = format!("{OBJECTS_DIR}/{name}");
+        if *modified < cutoff && !keys.contains(&key) {
+            target.delete(&key)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }

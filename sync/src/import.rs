@@ -6,10 +6,9 @@
 //! leaves the local index untouched.
 
 use crate::error::{SyncError, io_err};
-use crate::keys::{Keyring, RECOVERY_FILE, now_secs};
+use crate::keys::{Keyring, now_secs};
 use crate::snapshot::{ImportRecord, SNAPSHOT_FILE, SnapshotManifest, SyncState};
 use crate::target::Target;
-use age::secrecy::SecretString;
 use hearth_store::{Index, Manifest, SegmentMeta, Tombstone};
 use serde::Serialize;
 use std::collections::HashSet;
@@ -22,38 +21,51 @@ pub struct ImportReport {
     pub snapshot_version: u64,
     /// Names of the devices whose heads were merged.
     pub devices: Vec<String>,
+    /// Names of the devices whose heads are not encrypted to this device
+    /// (they have not enrolled it): left out, nothing else affected.
+    pub skipped: Vec<String>,
     pub objects_fetched: usize,
+    /// Encrypted bytes fetched, and the plaintext they held.
     pub bytes_fetched: u64,
+    pub plain_bytes_fetched: u64,
     pub segments_added: usize,
     pub tombstones_added: usize,
     pub documents_before: u64,
     pub documents_after: u64,
 }
 
-/// Imports `target` into `index`. With `passphrase`, the target's recovery
-/// key is unlocked first (for a device not yet enrolled). `state_dir` holds
-/// [`SyncState`]; staging happens under it.
+/// Reads and decrypts the snapshot manifest of `target` (`None` when the
+/// target holds no snapshot yet): what a new device needs to create its
+/// index with the same embedding model before its first import.
+pub fn read_snapshot(
+    keys: &Keyring,
+    target: &Target,
+) -> Result<Option<SnapshotManifest>, SyncError> {
+    let name = target.display();
+    match target.get(SNAPSHOT_FILE)? {
+        None => Ok(None),
+        Some(fetched) => Ok(Some(SnapshotManifest::parse(
+            &keys.decrypt(&fetched.bytes, SNAPSHOT_FILE, name)?,
+            name,
+        )?)),
+    }
+}
+
+/// Imports `target` into `index`: every other device's head that is
+/// encrypted to this device (heads that are not — a device that has not
+/// enrolled this one — are skipped and named in the report). A device not
+/// yet enrolled anywhere unlocks the target's recovery key first
+/// ([`Keyring::unlock_recovery_from`]). `state_dir` holds [`SyncState`];
+/// staging happens under it.
 pub fn import(
     index: &mut Index,
-    keys: &mut Keyring,
+    keys: &Keyring,
     target: &Target,
     state_dir: &Path,
-    passphrase: Option<SecretString>,
 ) -> Result<ImportReport, SyncError> {
     let name = target.display().to_owned();
-    if let Some(pass) = passphrase {
-        let blob = target.get(RECOVERY_FILE)?.ok_or_else(|| {
-            SyncError::Invalid(format!(
-                "{name} has no {RECOVERY_FILE}: no recovery passphrase was set"
-            ))
-        })?;
-        keys.unlock_recovery(&blob.bytes, pass, &name)?;
-    }
-    let fetched = target
-        .get(SNAPSHOT_FILE)?
+    let snapshot = read_snapshot(keys, target)?
         .ok_or_else(|| SyncError::Invalid(format!("no snapshot at {name} (export one first)")))?;
-    let snapshot =
-        SnapshotManifest::parse(&keys.decrypt(&fetched.bytes, SNAPSHOT_FILE, &name)?, &name)?;
     let local = index.manifest().clone();
     let mut report = ImportReport {
         target: name.clone(),
@@ -75,7 +87,7 @@ pub fn import(
     let mut state = SyncState::load(state_dir)?;
     let entry = state.targets.entry(name).or_default();
     for (id, head) in &snapshot.devices {
-        if *id != local.device {
+        if *id != local.device && !report.skipped.contains(&head.name) {
             entry.imported.insert(id.clone(), head.index.clock);
         }
     }
@@ -120,6 +132,10 @@ fn stage_and_merge(
                 local.embedding.dimension
             )));
         }
+        if !keys.can_read(&head.recipients) {
+            report.skipped.push(head.name.clone());
+            continue;
+        }
         report.devices.push(head.name.clone());
         combined.clock = combined.clock.max(head.index.clock);
         for seg in &head.index.segments {
@@ -162,6 +178,7 @@ fn stage_and_merge(
                         target: name.into(),
                         reason: format!("unknown segment file number {}", r.file),
                     })?;
+                report.plain_bytes_fetched += plain.len() as u64;
                 let path = staging.join(rel);
                 std::fs::write(&path, plain).map_err(io_err(&path))?;
             }

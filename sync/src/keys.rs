@@ -240,6 +240,33 @@ impl Keyring {
         Ok(())
     }
 
+    /// Unlocks the recovery key that `target` holds (`recovery.age`, put
+    /// there by the export of a device that set a passphrase): how a device
+    /// that no other device has enrolled yet reads its first snapshot.
+    pub fn unlock_recovery_from(
+        &mut self,
+        target: &crate::Target,
+        passphrase: SecretString,
+    ) -> Result<(), SyncError> {
+        let name = target.display();
+        let blob = target.get(RECOVERY_FILE)?.ok_or_else(|| {
+            SyncError::Invalid(format!(
+                "{name} has no {RECOVERY_FILE}: no device exporting there set a recovery passphrase"
+            ))
+        })?;
+        self.unlock_recovery(&blob.bytes, passphrase, name)
+    }
+
+    /// Whether something encrypted to `recipients` opens with this device's
+    /// key or the unlocked recovery key.
+    pub fn can_read(&self, recipients: &[String]) -> bool {
+        let mine = self.public_key();
+        let recovery = self.recovery.as_ref().map(|r| r.to_public().to_string());
+        recipients
+            .iter()
+            .any(|r| *r == mine || Some(r) == recovery.as_ref())
+    }
+
     /// The local `recovery.age`, when a passphrase was set.
     pub fn recovery_blob(&self) -> Result<Option<Vec<u8>>, SyncError> {
         let path = self.dir.join(RECOVERY_FILE);

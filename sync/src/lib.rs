@@ -17,10 +17,10 @@
 //! use hearth_store::Index;
 //! let data = std::path::Path::new("/tmp/hearth-data");
 //! let mut index = Index::open(&data.join("index"))?;
-//! let mut keys = Keyring::open(&data.join("sync"))?;
+//! let keys = Keyring::open(&data.join("sync"))?;
 //! let target = Target::open("/mnt/usb/hearth")?;
 //! export(&mut index, &keys, &target, &data.join("sync"))?;
-//! import(&mut index, &mut keys, &target, &data.join("sync"), None)?;
+//! import(&mut index, &keys, &target, &data.join("sync"))?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -34,8 +34,8 @@ mod target;
 
 pub use age::secrecy::SecretString;
 pub use error::SyncError;
-pub use export::{ExportReport, export};
-pub use import::{ImportReport, import};
+pub use export::{ExportReport, GC_GRACE_SECS, export};
+pub use import::{ImportReport, import, read_snapshot};
 pub use keys::{DeviceEntry, Keyring, RECOVERY_FILE, encrypt_to};
 pub use snapshot::{
     DeviceHead, ExportRecord, ImportRecord, OBJECTS_DIR, ObjectRef, SNAPSHOT_FILE,

@@ -134,6 +134,16 @@ impl Target {
 
     /// Names of the objects under the folder `rel`.
     pub fn list(&self, rel: &str) -> Result<HashSet<String>, SyncError> {
+        Ok(self
+            .list_dated(rel)?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect())
+    }
+
+    /// Names of the objects under the folder `rel`, with when each was last
+    /// written (Unix seconds).
+    pub fn list_dated(&self, rel: &str) -> Result<Vec<(String, i64)>, SyncError> {
         let path = self.path(rel);
         self.runtime.block_on(async {
             let listed: Vec<_> = match self.store.list(Some(&path)).try_collect().await {
@@ -143,9 +153,21 @@ impl Target {
             };
             Ok(listed
                 .into_iter()
-                .filter_map(|m| m.location.filename().map(str::to_owned))
+                .filter_map(|m| {
+                    let name = m.location.filename()?.to_owned();
+                    Some((name, m.last_modified.timestamp()))
+                })
                 .collect())
         })
+    }
+
+    /// Deletes the object at `rel` (gone already is fine).
+    pub fn delete(&self, rel: &str) -> Result<(), SyncError> {
+        let path = self.path(rel);
+        match self.runtime.block_on(self.store.delete(&path)) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.fail(e)),
+        }
     }
 
     /// Replaces `rel` with `bytes` if it is still at version `expected`

@@ -1,0 +1,316 @@
+//! `hearth bench sync`: snapshot export and import of an index built from
+//! the generated mail corpus — a full snapshot, then an incremental one after
+//! a share of the corpus changed — each next to its unencrypted baseline in
+//! the same run: export next to a plain copy of the same segment files,
+//! import next to a plain `Index::merge_from` of the laptop's index folder.
+
+use crate::context::Context;
+use anyhow::{Context as _, Result};
+use hearth_eval::corpus::{CorpusSpec, change, generate};
+use hearth_store::Index;
+use hearth_sync::{Keyring, Target};
+use serde::Serialize;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Options of `hearth bench sync`.
+#[derive(Debug, clap::Args)]
+pub struct SyncBench {
+    /// Generated mails (in mbox files of 1,000).
+    #[arg(long, default_value_t = 10_000)]
+    pub mails: usize,
+    /// Generated Markdown notes besides the mails.
+    #[arg(long, default_value_t = 0)]
+    pub docs: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Share of the corpus changed before the incremental snapshot, in percent.
+    #[arg(long, default_value_t = 1.0)]
+    pub change_percent: f64,
+    /// Work here instead of a temporary directory, and keep it: an index
+    /// already built there is reused (each run changes it once more).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Print the rows as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One measured step and its baseline.
+#[derive(Debug, Serialize)]
+struct Row {
+    step: String,
+    secs: f64,
+    objects: usize,
+    /// Encrypted bytes written or fetched.
+    bytes: u64,
+    /// The plaintext they hold.
+    plain_bytes: u64,
+    baseline: &'static str,
+    baseline_secs: f64,
+    baseline_bytes: u64,
+}
+
+pub fn run(ctx: &Context, args: &SyncBench) -> Result<()> {
+    let temp;
+    let root = match &args.dir {
+        Some(d) => d.clone(),
+        None => {
+            temp = tempfile::tempdir()?;
+            temp.path().to_path_buf()
+        }
+    };
+    let spec = CorpusSpec {
+        mails: args.mails,
+        mails_per_mbox: 1_000,
+        documents: args.docs,
+        seed: args.seed,
+    };
+    let corpus = root.join("corpus");
+    let laptop = root.join("laptop");
+    ctx.ensure_model(hearth_embed::EMBEDDING_MODEL)?;
+    if laptop
+        .join("index")
+        .join(hearth_store::MANIFEST_FILE)
+        .exists()
+        && corpus.exists()
+    {
+        eprintln!("reusing the index in {}", laptop.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&laptop);
+        let _ = std::fs::remove_dir_all(&corpus);
+        let generated = generate(&corpus, spec)?;
+        eprintln!(
+            "generated {} mails and {} notes ({:.1} MB); indexing them (the embedding model runs on every chunk: minutes)…",
+            spec.mails,
+            generated.documents.len(),
+            generated.bytes as f64 / 1e6
+        );
+        let first = super::bench::index_run("index", &laptop, &corpus)?;
+        eprintln!("indexed in {:.1}s", first.wall_secs);
+    }
+    let keys_dir = laptop.join("sync");
+    let phone_dir = root.join("phone");
+    let _ = std::fs::remove_dir_all(&phone_dir);
+    let phone_keys = Keyring::init(&phone_dir.join("sync"), "phone", None)?;
+    let mut keys = match Keyring::open(&keys_dir) {
+        Ok(k) => k,
+        Err(_) => Keyring::init(&keys_dir, "laptop", None)?,
+    };
+    if !keys
+        .devices()
+        .iter()
+        .any(|d| d.public_key == phone_keys.public_key())
+    {
+        keys.add_device(&format!("phone-{}", args.seed), &phone_keys.public_key())?;
+    }
+    // A full export hashes every file: forget the hashes of earlier runs.
+    let _ = std::fs::remove_file(keys_dir.join("state.json"));
+    let target_dir = root.join("target");
+    let plain_dir = root.join("plain-copy");
+    for d in [&target_dir, &plain_dir] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    let target = Target::open(target_dir.to_str().context("a UTF-8 path")?)?;
+    let mut index = Index::open(&laptop.join("index"))?;
+    let spec_embed = index.manifest().embedding.clone();
+    let mut phone = Index::open_or_create(&phone_dir.join("index"), &spec_embed)?;
+    let mut plain_phone =
+        Index::open_or_create(&root.join("phone-plain").join("index"), &spec_embed)?;
+    let mut rows = Vec::new();
+
+    // Full.
+    rows.push(export_row(
+        "full export",
+        &mut index,
+        &keys,
+        &target,
+        &keys_dir,
+        &plain_dir,
+        &HashSet::new(),
+    )?);
+    rows.push(import_row(
+        "full import",
+        &mut phone,
+        &phone_keys,
+        &target,
+        &phone_dir.join("sync"),
+        &mut plain_phone,
+        &laptop,
+    )?);
+
+    // Incremental: change the corpus, re-index, export and import again.
+    let round = next_round(&root)?;
+    let changed = change(&corpus, spec, args.change_percent, round)?;
+    drop(index);
+    let reindex = super::bench::index_run("re-index", &laptop, &corpus)?;
+    eprintln!(
+        "{}% changed ({changed} items), re-indexed in {:.1}s",
+        args.change_percent, reindex.wall_secs
+    );
+    let mut index = Index::open(&laptop.join("index"))?;
+    let before: HashSet<String> = plain_phone
+        .manifest()
+        .segments
+        .iter()
+        .map(|s| s.id.clone())
+        .collect();
+    rows.push(export_row(
+        &format!("{}% changed: export", args.change_percent),
+        &mut index,
+        &keys,
+        &target,
+        &keys_dir,
+        &plain_dir,
+        &before,
+    )?);
+    rows.push(import_row(
+        &format!("{}% changed: import", args.change_percent),
+        &mut phone,
+        &phone_keys,
+        &target,
+        &phone_dir.join("sync"),
+        &mut plain_phone,
+        &laptop,
+    )?);
+    let _ = std::fs::remove_dir_all(root.join("phone-plain"));
+    print(&rows, args.json)
+}
+
+/// Times an export, then a plain copy of the segment files not in `skip`.
+fn export_row(
+    step: &str,
+    index: &mut Index,
+    keys: &Keyring,
+    target: &Target,
+    state: &Path,
+    plain_dir: &Path,
+    skip: &HashSet<String>,
+) -> Result<Row> {
+    let t = Instant::now();
+    let report = hearth_sync::export(index, keys, target, state)?;
+    let secs = t.elapsed().as_secs_f64();
+    std::fs::create_dir_all(plain_dir)?;
+    let t = Instant::now();
+    let mut baseline_bytes = 0;
+    for seg in index
+        .manifest()
+        .segments
+        .iter()
+        .filter(|s| !skip.contains(&s.id))
+    {
+        for (n, rel) in index.segment_files(seg.seq).iter().enumerate() {
+            let to = plain_dir.join(format!("{}-{n}.parquet", seg.id));
+            baseline_bytes += std::fs::copy(index.dir().join(rel), &to)?;
+        }
+    }
+    let baseline_secs = t.elapsed().as_secs_f64();
+    Ok(Row {
+        step: step.to_owned(),
+        secs,
+        objects: report.objects_written,
+        bytes: report.bytes_written,
+        plain_bytes: report.plain_bytes_written,
+        baseline: "plain copy",
+        baseline_secs,
+        baseline_bytes,
+    })
+}
+
+/// Times an import, then a plain merge of the laptop's index folder.
+fn import_row(
+    step: &str,
+    phone: &mut Index,
+    keys: &Keyring,
+    target: &Target,
+    state: &Path,
+    plain_phone: &mut Index,
+    laptop: &Path,
+) -> Result<Row> {
+    let t = Instant::now();
+    let report = hearth_sync::import(phone, keys, target, state)?;
+    let secs = t.elapsed().as_secs_f64();
+    let before = plain_phone.dir().join("segments");
+    let size_before = dir_bytes(&before);
+    let t = Instant::now();
+    plain_phone.merge_from(&laptop.join("index"))?;
+    let baseline_secs = t.elapsed().as_secs_f64();
+    Ok(Row {
+        step: step.to_owned(),
+        secs,
+        objects: report.objects_fetched,
+        bytes: report.bytes_fetched,
+        plain_bytes: report.plain_bytes_fetched,
+        baseline: "plain merge",
+        baseline_secs,
+        baseline_bytes: dir_bytes(&before).saturating_sub(size_before),
+    })
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// A new change round per run, so a reused corpus changes each time.
+fn next_round(root: &Path) -> Result<u32> {
+    let path = root.join("bench-sync-round");
+    let round = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .unwrap_or(0)
+        + 1;
+    std::fs::write(&path, round.to_string())?;
+    Ok(round)
+}
+
+fn print(rows: &[Row], json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(rows)?);
+        return Ok(());
+    }
+    println!(
+        "\n{:<22} {:>8} {:>8} {:>11} {:>9} | {:<12} {:>8} {:>11} {:>9} | {:>8}",
+        "step", "wall s", "objects", "MB", "MB/s", "baseline", "wall s", "MB", "MB/s", "overhead"
+    );
+    for r in rows {
+        let mb = r.bytes as f64 / 1e6;
+        let base_mb = r.baseline_bytes as f64 / 1e6;
+        println!(
+            "{:<22} {:>8.3} {:>8} {:>11.2} {:>9.1} | {:<12} {:>8.3} {:>11.2} {:>9.1} | {:>7.2}×",
+            r.step,
+            r.secs,
+            r.objects,
+            mb,
+            mb / r.secs.max(1e-9),
+            r.baseline,
+            r.baseline_secs,
+            base_mb,
+            base_mb / r.baseline_secs.max(1e-9),
+            r.secs / r.baseline_secs.max(1e-9)
+        );
+    }
+    if let Some(full) = rows.first() {
+        println!(
+            "\nencryption adds {:.2}% bytes ({} objects, {:.2} MB plaintext → {:.2} MB age)",
+            100.0 * (full.bytes as f64 / full.plain_bytes.max(1) as f64 - 1.0),
+            full.objects,
+            full.plain_bytes as f64 / 1e6,
+            full.bytes as f64 / 1e6
+        );
+    }
+    if rows.len() == 4 {
+        println!(
+            "incremental export wrote {:.2}% of the full export's bytes; incremental import fetched {:.2}% of the full import's",
+            100.0 * rows[2].bytes as f64 / rows[0].bytes.max(1) as f64,
+            100.0 * rows[3].bytes as f64 / rows[1].bytes.max(1) as f64
+        );
+    }
+    Ok(())
+}
