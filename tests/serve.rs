@@ -304,7 +304,17 @@ fn serve_answers_searches_embeds_and_escalates_to_a_second_serve() {
         .iter()
         .find(|c| !c["choices"][0]["finish_reason"].is_null())
         .expect("finish chunk");
-    assert_eq!(finish["hearth"]["tier"], "micro", "{finish:#}");
+    // Forced onto micro: it answered; whether its reply was kept depends on
+    // what the 135M model wrote, so only a rejection must say why.
+    assert_eq!(
+        finish["hearth"]["attempts"][0]["tier"], "micro",
+        "{finish:#}"
+    );
+    let tier = &finish["hearth"]["tier"];
+    assert!(
+        *tier == "micro" || (tier.is_null() && !finish["hearth"]["notes"][0].is_null()),
+        "{finish:#}"
+    );
     let usage = &chunks.last().unwrap()["usage"];
     assert!(usage["prompt_tokens"].as_u64().unwrap() > 100, "{usage}");
 

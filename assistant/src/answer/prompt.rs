@@ -80,13 +80,18 @@ pub fn prompt(question: &str, hits: &[SearchHit], source_chars: usize) -> Vec<Ch
 /// `source_chars` bytes of the chunk's text.
 pub(crate) fn source_entry(hit: &SearchHit, source_chars: usize) -> String {
     let doc = &hit.document;
-    let when = doc
-        .timestamp
-        .and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|t| format!(", {}", t.format("%Y-%m-%d")))
-        .unwrap_or_default();
+    let when = source_date(doc.timestamp);
     let text = clip(&hit.chunk.text, source_chars);
     format!("({}{when}) {}\n{}", doc.kind, doc.title, text.trim())
+}
+
+/// `, 2025-11-04` for a document timestamp (Unix seconds, UTC); empty when
+/// there is none.
+fn source_date(timestamp: Option<i64>) -> String {
+    timestamp
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map(|t| format!(", {}", t.format("%Y-%m-%d")))
+        .unwrap_or_default()
 }
 
 /// At most `max` bytes of `text`, cut at a character boundary.
@@ -130,6 +135,13 @@ mod tests {
             tidy("Only a fragment", FinishReason::Length),
             "Only a fragment"
         );
+    }
+
+    #[test]
+    fn sources_are_dated_from_unix_seconds() {
+        // 2025-11-04 15:32 UTC, the demo's kitchen quote.
+        assert_eq!(source_date(Some(1_762_270_320)), ", 2025-11-04");
+        assert_eq!(source_date(None), "");
     }
 
     #[test]
