@@ -92,18 +92,19 @@ pub fn run(ctx: &Context, args: &SyncBench) -> Result<()> {
     }
     let keys_dir = laptop.join("sync");
     let phone_dir = root.join("phone");
-    let _ = std::fs::remove_dir_all(&phone_dir);
-    let phone_keys = Keyring::init(&phone_dir.join("sync"), "phone", None)?;
-    let mut keys = match Keyring::open(&keys_dir) {
-        Ok(k) => k,
-        Err(_) => Keyring::init(&keys_dir, "laptop", None)?,
-    };
+    // Both keyrings are kept between runs; the phone's index starts empty.
+    for d in ["index", "sync/state.json"] {
+        let _ = std::fs::remove_dir_all(phone_dir.join(d));
+        let _ = std::fs::remove_file(phone_dir.join(d));
+    }
+    let phone_keys = open_or_init(&phone_dir.join("sync"), "phone")?;
+    let mut keys = open_or_init(&keys_dir, "laptop")?;
     if !keys
         .devices()
         .iter()
         .any(|d| d.public_key == phone_keys.public_key())
     {
-        keys.add_device(&format!("phone-{}", args.seed), &phone_keys.public_key())?;
+        keys.add_device("phone", &phone_keys.public_key())?;
     }
     // A full export hashes every file: forget the hashes of earlier runs.
     let _ = std::fs::remove_file(keys_dir.join("state.json"));
@@ -112,140 +113,133 @@ pub fn run(ctx: &Context, args: &SyncBench) -> Result<()> {
     for d in [&target_dir, &plain_dir] {
         let _ = std::fs::remove_dir_all(d);
     }
-    let target = Target::open(target_dir.to_str().context("a UTF-8 path")?)?;
-    let mut index = Index::open(&laptop.join("index"))?;
-    let spec_embed = index.manifest().embedding.clone();
-    let mut phone = Index::open_or_create(&phone_dir.join("index"), &spec_embed)?;
-    let mut plain_phone =
-        Index::open_or_create(&root.join("phone-plain").join("index"), &spec_embed)?;
-    let mut rows = Vec::new();
-
-    // Full.
-    rows.push(export_row(
-        "full export",
-        &mut index,
-        &keys,
-        &target,
-        &keys_dir,
-        &plain_dir,
-        &HashSet::new(),
-    )?);
-    rows.push(import_row(
-        "full import",
-        &mut phone,
-        &phone_keys,
-        &target,
-        &phone_dir.join("sync"),
-        &mut plain_phone,
-        &laptop,
-    )?);
+    let laptop_index = Index::open(&laptop.join("index"))?;
+    let embedding = laptop_index.manifest().embedding.clone();
+    let mut bench = Devices {
+        target: Target::open(target_dir.to_str().context("a UTF-8 path")?)?,
+        laptop_index,
+        laptop_keys: keys,
+        laptop_state: keys_dir,
+        plain_dir,
+        phone: Index::open_or_create(&phone_dir.join("index"), &embedding)?,
+        phone_keys,
+        phone_state: phone_dir.join("sync"),
+        plain_phone: Index::open_or_create(&root.join("phone-plain").join("index"), &embedding)?,
+    };
+    let mut rows = vec![
+        bench.export("full export", &HashSet::new())?,
+        bench.import("full import")?,
+    ];
 
     // Incremental: change the corpus, re-index, export and import again.
     let round = next_round(&root)?;
     let changed = change(&corpus, spec, args.change_percent, round)?;
-    drop(index);
     let reindex = super::bench::index_run("re-index", &laptop, &corpus)?;
     eprintln!(
         "{}% changed ({changed} items), re-indexed in {:.1}s",
         args.change_percent, reindex.wall_secs
     );
-    let mut index = Index::open(&laptop.join("index"))?;
-    let before: HashSet<String> = plain_phone
+    bench.laptop_index = Index::open(&laptop.join("index"))?;
+    let exported: HashSet<String> = bench
+        .plain_phone
         .manifest()
         .segments
         .iter()
         .map(|s| s.id.clone())
         .collect();
-    rows.push(export_row(
-        &format!("{}% changed: export", args.change_percent),
-        &mut index,
-        &keys,
-        &target,
-        &keys_dir,
-        &plain_dir,
-        &before,
-    )?);
-    rows.push(import_row(
-        &format!("{}% changed: import", args.change_percent),
-        &mut phone,
-        &phone_keys,
-        &target,
-        &phone_dir.join("sync"),
-        &mut plain_phone,
-        &laptop,
-    )?);
+    let step = format!("{}% changed", args.change_percent);
+    rows.push(bench.export(&format!("{step}: export"), &exported)?);
+    rows.push(bench.import(&format!("{step}: import"))?);
     let _ = std::fs::remove_dir_all(root.join("phone-plain"));
     print(&rows, args.json)
 }
 
-/// Times an export, then a plain copy of the segment files not in `skip`.
-fn export_row(
-    step: &str,
-    index: &mut Index,
-    keys: &Keyring,
-    target: &Target,
-    state: &Path,
-    plain_dir: &Path,
-    skip: &HashSet<String>,
-) -> Result<Row> {
-    let t = Instant::now();
-    let report = hearth_sync::export(index, keys, target, state)?;
-    let secs = t.elapsed().as_secs_f64();
-    std::fs::create_dir_all(plain_dir)?;
-    let t = Instant::now();
-    let mut baseline_bytes = 0;
-    for seg in index
-        .manifest()
-        .segments
-        .iter()
-        .filter(|s| !skip.contains(&s.id))
-    {
-        for (n, rel) in index.segment_files(seg.seq).iter().enumerate() {
-            let to = plain_dir.join(format!("{}-{n}.parquet", seg.id));
-            baseline_bytes += std::fs::copy(index.dir().join(rel), &to)?;
-        }
-    }
-    let baseline_secs = t.elapsed().as_secs_f64();
-    Ok(Row {
-        step: step.to_owned(),
-        secs,
-        objects: report.objects_written,
-        bytes: report.bytes_written,
-        plain_bytes: report.plain_bytes_written,
-        baseline: "plain copy",
-        baseline_secs,
-        baseline_bytes,
-    })
+/// The two devices of the benchmark and the target between them; the
+/// baselines write to `plain_dir` and merge into `plain_phone`.
+struct Devices {
+    target: Target,
+    laptop_index: Index,
+    laptop_keys: Keyring,
+    laptop_state: PathBuf,
+    plain_dir: PathBuf,
+    phone: Index,
+    phone_keys: Keyring,
+    phone_state: PathBuf,
+    plain_phone: Index,
 }
 
-/// Times an import, then a plain merge of the laptop's index folder.
-fn import_row(
-    step: &str,
-    phone: &mut Index,
-    keys: &Keyring,
-    target: &Target,
-    state: &Path,
-    plain_phone: &mut Index,
-    laptop: &Path,
-) -> Result<Row> {
-    let t = Instant::now();
-    let report = hearth_sync::import(phone, keys, target, state)?;
-    let secs = t.elapsed().as_secs_f64();
-    let before = plain_phone.dir().join("segments");
-    let size_before = dir_bytes(&before);
-    let t = Instant::now();
-    plain_phone.merge_from(&laptop.join("index"))?;
-    let baseline_secs = t.elapsed().as_secs_f64();
-    Ok(Row {
-        step: step.to_owned(),
-        secs,
-        objects: report.objects_fetched,
-        bytes: report.bytes_fetched,
-        plain_bytes: report.plain_bytes_fetched,
-        baseline: "plain merge",
-        baseline_secs,
-        baseline_bytes: dir_bytes(&before).saturating_sub(size_before),
-    })
+impl Devices {
+    /// Times the laptop's export, then a plain copy of its segment files
+    /// not in `skip`.
+    fn export(&mut self, step: &str, skip: &HashSet<String>) -> Result<Row> {
+        let t = Instant::now();
+        let report = hearth_sync::export(
+            &mut self.laptop_index,
+            &self.laptop_keys,
+            &self.target,
+            &self.laptop_state,
+        )?;
+        let secs = t.elapsed().as_secs_f64();
+        std::fs::create_dir_all(&self.plain_dir)?;
+        let index = &self.laptop_index;
+        let t = Instant::now();
+        let mut baseline_bytes = 0;
+        for seg in index
+            .manifest()
+            .segments
+            .iter()
+            .filter(|s| !skip.contains(&s.id))
+        {
+            for (n, rel) in index.segment_files(seg.seq).iter().enumerate() {
+                let to = self.plain_dir.join(format!("{}-{n}.parquet", seg.id));
+                baseline_bytes += std::fs::copy(index.dir().join(rel), &to)?;
+            }
+        }
+        Ok(Row {
+            step: step.to_owned(),
+            secs,
+            objects: report.objects_written,
+            bytes: report.bytes_written,
+            plain_bytes: report.plain_bytes_written,
+            baseline: "plain copy",
+            baseline_secs: t.elapsed().as_secs_f64(),
+            baseline_bytes,
+        })
+    }
+
+    /// Times the phone's import, then a plain merge of the laptop's index.
+    fn import(&mut self, step: &str) -> Result<Row> {
+        let t = Instant::now();
+        let report = hearth_sync::import(
+            &mut self.phone,
+            &self.phone_keys,
+            &self.target,
+            &self.phone_state,
+        )?;
+        let secs = t.elapsed().as_secs_f64();
+        let segments = self.plain_phone.dir().join("segments");
+        let size_before = dir_bytes(&segments);
+        let t = Instant::now();
+        self.plain_phone.merge_from(self.laptop_index.dir())?;
+        Ok(Row {
+            step: step.to_owned(),
+            secs,
+            objects: report.objects_fetched,
+            bytes: report.bytes_fetched,
+            plain_bytes: report.plain_bytes_fetched,
+            baseline: "plain merge",
+            baseline_secs: t.elapsed().as_secs_f64(),
+            baseline_bytes: dir_bytes(&segments).saturating_sub(size_before),
+        })
+    }
+}
+
+fn open_or_init(dir: &Path, name: &str) -> Result<Keyring> {
+    match Keyring::open(dir) {
+        Ok(k) => Ok(k),
+        Err(hearth_sync::SyncError::NoIdentity) => Ok(Keyring::init(dir, name, None)?),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn dir_bytes(dir: &Path) -> u64 {

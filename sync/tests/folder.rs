@@ -92,8 +92,8 @@ fn refused(
     dir: &Path,
     phone: &mut Device,
     target: &Target,
-    damage: impl FnOnce(&Path),
-    check: impl FnOnce(&SyncError) -> bool,
+    damage: impl Fn(&Path),
+    check: impl Fn(&SyncError) -> bool,
 ) {
     let snap = dir.join("snap");
     let backup = dir.join("backup");
@@ -135,6 +135,22 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// What is done to a target folder, and whether an import's error fits it.
+type Case<'a> = (&'a str, Box<dyn Fn(&Path) + 'a>, fn(&SyncError) -> bool);
+
+/// Rewrites the file at `path` through `edit`.
+fn rewrite(path: &Path, edit: impl FnOnce(&mut Vec<u8>)) {
+    let mut bytes = std::fs::read(path).unwrap();
+    edit(&mut bytes);
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Flips `mask` in the byte `from_end` bytes before the end.
+fn flip(bytes: &mut [u8], from_end: usize, mask: u8) {
+    let at = bytes.len() - from_end;
+    bytes[at] ^= mask;
+}
+
 fn tampered(e: &SyncError) -> bool {
     matches!(e, SyncError::Tampered { .. })
 }
@@ -153,86 +169,51 @@ fn tampered_truncated_incomplete_and_foreign_snapshots_leave_the_index_untouched
     let second = objs[1].file_name().unwrap().to_owned();
     let phone = &mut f[1];
 
-    // One bit flipped inside an object's payload.
-    refused(
-        dir.path(),
-        phone,
-        &target,
-        |snap| {
-            let p = snap.join(OBJECTS_DIR).join(&first);
-            let mut b = std::fs::read(&p).unwrap();
-            let at = b.len() - 20;
-            b[at] ^= 0x10;
-            std::fs::write(&p, b).unwrap();
-        },
-        tampered,
-    );
-    // An object cut short.
-    refused(
-        dir.path(),
-        phone,
-        &target,
-        |snap| {
-            let p = snap.join(OBJECTS_DIR).join(&first);
-            let b = std::fs::read(&p).unwrap();
-            std::fs::write(&p, &b[..b.len() / 2]).unwrap();
-        },
-        tampered,
-    );
-    // An object missing (an interrupted upload).
-    refused(
-        dir.path(),
-        phone,
-        &target,
-        |snap| std::fs::remove_file(snap.join(OBJECTS_DIR).join(&first)).unwrap(),
-        |e| tampered(e) && e.to_string().contains("missing"),
-    );
-    // A valid object put in another's place: decrypts, but its hash is wrong.
-    refused(
-        dir.path(),
-        phone,
-        &target,
-        |snap| {
-            std::fs::copy(
-                snap.join(OBJECTS_DIR).join(&second),
-                snap.join(OBJECTS_DIR).join(&first),
-            )
-            .unwrap();
-        },
-        |e| tampered(e) && e.to_string().contains("hash"),
-    );
-    // The manifest modified, truncated, or not age at all.
-    refused(
-        dir.path(),
-        phone,
-        &target,
-        |snap| {
-            let p = snap.join(SNAPSHOT_FILE);
-            let mut b = std::fs::read(&p).unwrap();
-            let at = b.len() - 5;
-            b[at] ^= 1;
-            std::fs::write(&p, b).unwrap();
-        },
-        tampered,
-    );
-    refused(
-        dir.path(),
-        phone,
-        &target,
-        |snap| {
-            let p = snap.join(SNAPSHOT_FILE);
-            let b = std::fs::read(&p).unwrap();
-            std::fs::write(&p, &b[..b.len() - 40]).unwrap();
-        },
-        tampered,
-    );
-    refused(
-        dir.path(),
-        phone,
-        &target,
-        |snap| std::fs::write(snap.join(SNAPSHOT_FILE), b"{\"format\": \"plain\"}").unwrap(),
-        tampered,
-    );
+    let object = |snap: &Path| snap.join(OBJECTS_DIR).join(&first);
+    let manifest = |snap: &Path| snap.join(SNAPSHOT_FILE);
+    let cases: Vec<Case> = vec![
+        (
+            "one bit flipped inside an object's payload",
+            Box::new(|snap| rewrite(&object(snap), |b| flip(b, 20, 0x10))),
+            tampered,
+        ),
+        (
+            "an object cut short",
+            Box::new(|snap| rewrite(&object(snap), |b| b.truncate(b.len() / 2))),
+            tampered,
+        ),
+        (
+            "an object missing (an interrupted upload)",
+            Box::new(|snap| std::fs::remove_file(object(snap)).unwrap()),
+            |e| tampered(e) && e.to_string().contains("missing"),
+        ),
+        (
+            "a valid object in another's place: it decrypts, its hash is wrong",
+            Box::new(|snap| {
+                std::fs::copy(snap.join(OBJECTS_DIR).join(&second), object(snap)).unwrap();
+            }),
+            |e| tampered(e) && e.to_string().contains("hash"),
+        ),
+        (
+            "the manifest modified",
+            Box::new(|snap| rewrite(&manifest(snap), |b| flip(b, 5, 1))),
+            tampered,
+        ),
+        (
+            "the manifest truncated",
+            Box::new(|snap| rewrite(&manifest(snap), |b| b.truncate(b.len() - 40))),
+            tampered,
+        ),
+        (
+            "the manifest not age at all",
+            Box::new(|snap| std::fs::write(manifest(snap), b"{\"format\": \"plain\"}").unwrap()),
+            tampered,
+        ),
+    ];
+    for (what, damage, check) in cases {
+        eprintln!("{what}");
+        refused(dir.path(), phone, &target, damage, check);
+    }
     // Encrypted to other keys only: a device nobody enrolled.
     let mut stranger = Device::new("stranger");
     stranger.put(4, 4);
