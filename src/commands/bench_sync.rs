@@ -93,10 +93,8 @@ pub fn run(ctx: &Context, args: &SyncBench) -> Result<()> {
     let keys_dir = laptop.join("sync");
     let phone_dir = root.join("phone");
     // Both keyrings are kept between runs; the phone's index starts empty.
-    for d in ["index", "sync/state.json"] {
-        let _ = std::fs::remove_dir_all(phone_dir.join(d));
-        let _ = std::fs::remove_file(phone_dir.join(d));
-    }
+    let _ = std::fs::remove_dir_all(phone_dir.join("index"));
+    let _ = std::fs::remove_file(phone_dir.join("sync").join("state.json"));
     let phone_keys = open_or_init(&phone_dir.join("sync"), "phone")?;
     let mut keys = open_or_init(&keys_dir, "laptop")?;
     if !keys

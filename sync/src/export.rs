@@ -55,9 +55,14 @@ pub fn export(
     let mut state = SyncState::load(state_dir)?;
     let recipients = keys.recipient_keys();
     let fingerprint = keys_fingerprint(&recipients);
-    let listed = target.list_dated(OBJECTS_DIR)?;
-    let present: std::collections::HashSet<String> =
-        listed.iter().map(|(name, _)| name.clone()).collect();
+    // Object keys in the target (`objects/…`), with when each was written.
+    let listed: Vec<(String, i64)> = target
+        .list_dated(OBJECTS_DIR)?
+        .into_iter()
+        .map(|(name, at)| (format!("{OBJECTS_DIR}/{name}"), at))
+        .collect();
+    let present: std::collections::HashSet<&str> =
+        listed.iter().map(|(key, _)| key.as_str()).collect();
     let manifest = index.manifest().clone();
     let mut report = ExportReport {
         target: target.display().to_owned(),
@@ -67,8 +72,6 @@ pub fn export(
     };
     let mut objects: BTreeMap<String, Vec<ObjectRef>> = BTreeMap::new();
     let object_key = |hash: &str| format!("{OBJECTS_DIR}/{hash}-{fingerprint}.age");
-    let in_target =
-        |key: &str| present.contains(key.trim_start_matches(&format!("{OBJECTS_DIR}/")));
     for seg in &manifest.segments {
         let files = index.segment_files(seg.seq);
         let cached = state.hashes.get(&seg.id).cloned().unwrap_or_default();
@@ -79,7 +82,7 @@ pub fn export(
             let known = cached.iter().find(|(f, _, _)| *f == file);
             // Hashed before and already in the target: nothing to read.
             if let Some((_, hash, bytes)) = known
-                && in_target(&object_key(hash))
+                && present.contains(object_key(hash).as_str())
             {
                 report.objects_present += 1;
                 hashes.push((file, hash.clone(), *bytes));
@@ -102,7 +105,7 @@ pub fn export(
                 )));
             }
             let key = object_key(&hash);
-            if in_target(&key) {
+            if present.contains(key.as_str()) {
                 report.objects_present += 1;
             } else {
                 let sealed = encrypt_to(&recipients, &plain)?;
@@ -199,7 +202,7 @@ pub fn export(
     Ok(report)
 }
 
-/// Deletes the listed objects that no head of `snapshot` (as just written)
+/// Deletes the listed objects (by key) that no head of `snapshot` (as just written)
 /// references and that are older than [`GC_GRACE_SECS`].
 fn collect_garbage(
     target: &Target,
@@ -214,10 +217,9 @@ fn collect_garbage(
         .collect();
     let cutoff = now_secs() - GC_GRACE_SECS;
     let mut removed = 0;
-    for (name, modified) in listed {
-        let key = format!("{OBJECTS_DIR}/{name}");
-        if *modified < cutoff && !keys.contains(&key) {
-            target.delete(&key)?;
+    for (key, modified) in listed {
+        if *modified < cutoff && !keys.contains(key) {
+            target.delete(key)?;
             removed += 1;
         }
     }

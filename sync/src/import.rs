@@ -87,7 +87,7 @@ pub fn import(
     let mut state = SyncState::load(state_dir)?;
     let entry = state.targets.entry(name).or_default();
     for (id, head) in &snapshot.devices {
-        if *id != local.device && !report.skipped.contains(&head.name) {
+        if *id != local.device && keys.can_read(&head.recipients) {
             entry.imported.insert(id.clone(), head.index.clock);
         }
     }

@@ -16,7 +16,6 @@ use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -130,15 +129,6 @@ impl Target {
             .block_on(self.store.put(&path, PutPayload::from(bytes)))
             .map(drop)
             .map_err(|e| self.fail(e))
-    }
-
-    /// Names of the objects under the folder `rel`.
-    pub fn list(&self, rel: &str) -> Result<HashSet<String>, SyncError> {
-        Ok(self
-            .list_dated(rel)?
-            .into_iter()
-            .map(|(name, _)| name)
-            .collect())
     }
 
     /// Names of the objects under the folder `rel`, with when each was last
