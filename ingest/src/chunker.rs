@@ -7,7 +7,7 @@ use hearth_connectors::Document;
 use text_splitter::{ChunkConfig, MarkdownSplitter, TextSplitter};
 use tokenizers::Tokenizer;
 
-/// Largest chunk in tokens. With the (short) title prefix and [CLS]/[SEP] an
+/// Largest chunk in tokens. With the (short) title prefix and `[CLS]`/`[SEP]` an
 /// embedder input stays under all-MiniLM-L6-v2's 256-token limit.
 pub const MAX_CHUNK_TOKENS: usize = 224;
 /// Tokens shared by consecutive chunks, so a fact on a boundary is in one chunk whole.
@@ -16,10 +16,13 @@ pub const CHUNK_OVERLAP_TOKENS: usize = 24;
 /// One piece of a document's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chunk {
+    /// 0-based position of the chunk in its document.
     pub ordinal: u32,
+    /// The chunk's text, a slice of the document's text.
     pub text: String,
     /// Byte range `[byte_start, byte_end)` in [`Document::text`].
     pub byte_start: usize,
+    /// End of the chunk's byte range (exclusive).
     pub byte_end: usize,
     /// The label of the span the chunk starts in (page, heading path).
     pub locator: Option<String>,

@@ -7,26 +7,30 @@ use std::path::PathBuf;
 /// item is retried on a later run.)
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
+    /// A connector failed in a way that stops the run.
     #[error(transparent)]
     Connector(#[from] hearth_connectors::ConnectorError),
+    /// The embedder could not be loaded or failed.
     #[error(transparent)]
     Embed(#[from] hearth_embed::EmbedError),
+    /// The index could not be read or written.
     #[error(transparent)]
     Store(#[from] hearth_store::StoreError),
+    /// The chunker could not be configured (e.g. an overlap not below the chunk size).
     #[error("chunker setup: {0}")]
     Chunker(String),
+    /// A pipeline stage could not start or stopped early.
     #[error("indexing pipeline: {0}")]
     Pipeline(String),
+    /// The ingest manifest (SQLite) could not be opened, read or written.
     #[error("ingest manifest {}: {reason}", path.display())]
-    State { path: PathBuf, reason: String },
+    State {
+        /// The manifest file, or the folder that could not be created for it.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A source, interval, watch or schedule was rejected: the message says why.
     #[error("source: {0}")]
     BadSource(String),
-    #[error("another `hearth index` is running on this index{} (lock {}); wait for it to finish", pid.map(|p| format!(" (pid {p})")).unwrap_or_default(), path.display())]
-    Locked { path: PathBuf, pid: Option<u32> },
-    #[error("lock {}: {source}", path.display())]
-    Lock {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
 }

@@ -4,15 +4,14 @@
 //!
 //! - [`IngestState`]: sources, items (size, mtime, blake3, status, attempts,
 //!   documents produced), failures and runs.
-//! - [`Indexer`]: one run; bad items never stop it — each failure is recorded with
+//! - [`Indexer`]: one run through the store's [`hearth_store::IndexWriter`]
+//!   (one writer per index; readers keep working meanwhile); bad items never stop it — each failure is recorded with
 //!   its reason and retried on later runs with backoff.
-//! - [`WriterLock`]: one writer per index; readers keep working meanwhile.
 //! - [`ChangeFeed`] and [`ScheduleTarget`]: watch mode and scheduled runs
 //!   (systemd user timer, launchd agent).
 
 mod chunker;
 mod error;
-mod lock;
 mod pipeline;
 mod reader;
 mod schedule;
@@ -21,7 +20,6 @@ mod watch;
 
 pub use chunker::{CHUNK_OVERLAP_TOKENS, Chunk, Chunker, MAX_CHUNK_TOKENS};
 pub use error::IngestError;
-pub use lock::WriterLock;
 pub use pipeline::{
     COMMIT_CHUNKS, IndexReport, Indexer, ItemFailure, Progress, ProgressEvent, peak_rss_bytes,
 };

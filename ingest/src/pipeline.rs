@@ -18,7 +18,7 @@ use crate::error::IngestError;
 use crate::reader::{Batch, Reader};
 use crate::state::{IngestState, Source};
 use hearth_embed::Embedder;
-use hearth_store::Index;
+use hearth_store::IndexWriter;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,33 +37,61 @@ const EMBED_SLICE: usize = 256;
 #[derive(Debug, Clone)]
 pub enum ProgressEvent<'a> {
     /// Discovery of a source is done: this many readable files, with this many bytes.
-    Discovered { files: usize, bytes: u64 },
+    Discovered {
+        /// Readable files found in the source.
+        files: usize,
+        /// Their total size, in bytes.
+        bytes: u64,
+    },
     /// A file has been looked at (read, or skipped as unchanged).
-    FileRead { path: &'a Path, bytes: u64 },
+    FileRead {
+        /// The file.
+        path: &'a Path,
+        /// Its size, in bytes.
+        bytes: u64,
+    },
     /// This many chunks were queued for embedding.
-    Queued { chunks: usize },
+    Queued {
+        /// Chunks in the batch handed to the embedder.
+        chunks: usize,
+    },
     /// This many chunks were embedded.
-    Embedded { chunks: usize },
+    Embedded {
+        /// Chunks in the slice just embedded.
+        chunks: usize,
+    },
     /// A segment was committed.
-    Committed { documents: u64, chunks: u64 },
+    Committed {
+        /// Documents written in the segment (new or new versions).
+        documents: u64,
+        /// Chunks written in the segment.
+        chunks: u64,
+    },
 }
 
 /// An item position that could not be indexed, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct ItemFailure {
+    /// Name of the source the file belongs to.
     pub source: String,
+    /// The file holding the item.
     pub path: PathBuf,
+    /// Where in the file: `message 12`, `page 3`, `ocr`, or `file` for the whole file.
     pub position: String,
+    /// Why the item could not be indexed.
     pub reason: String,
 }
 
 /// What a run did. Serialised as the `--json` run summary.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct IndexReport {
+    /// Sources the run was given, including missing ones.
     pub sources: usize,
     /// Sources whose path is missing (their documents are kept).
     pub missing_sources: Vec<String>,
+    /// Readable files found in the sources (of each source's kind).
     pub files: usize,
+    /// Files found that no connector reads.
     pub unsupported_files: usize,
     /// Files skipped because size and mtime (or content hash) are unchanged.
     pub unchanged_files: usize,
@@ -73,8 +101,11 @@ pub struct IndexReport {
     pub deleted_files: usize,
     /// Documents read from the files that were read.
     pub documents: usize,
+    /// Documents not in the index before: embedded and added.
     pub new: usize,
+    /// Documents whose content changed: embedded again as new versions.
     pub changed: usize,
+    /// Documents read whose content (and URI) the index already holds.
     pub unchanged: usize,
     /// Documents whose content was indexed but whose file changed (a mail moved
     /// to another mailbox): re-recorded without re-embedding.
@@ -85,14 +116,20 @@ pub struct IndexReport {
     pub chunks: usize,
     /// Chunks that went through the embedder.
     pub embedded: usize,
+    /// Segments committed to the index.
     pub segments: usize,
+    /// Every item that could not be indexed, and why.
     pub failed: Vec<ItemFailure>,
     /// Busy time of each stage (the stages overlap, so these can sum to more
     /// than `total_secs`).
     pub discover_secs: f64,
+    /// Seconds spent reading and chunking files.
     pub read_secs: f64,
+    /// Seconds spent embedding chunks.
     pub embed_secs: f64,
+    /// Seconds spent committing to the index and the ingest manifest.
     pub write_secs: f64,
+    /// Wall-clock seconds of the whole run.
     pub total_secs: f64,
     /// Peak resident memory of the process, where the OS reports it.
     pub peak_rss_bytes: Option<u64>,
@@ -108,7 +145,7 @@ pub struct IndexReport {
 ///
 /// let embedder = Arc::new(Embedder::load("/models/all-minilm-l6-v2".as_ref(), EmbedderOptions::default())?);
 /// let spec = EmbeddingSpec { model_id: embedder.model_id().into(), dimension: embedder.dimension() };
-/// let mut index = Index::open_or_create("/tmp/hearth/index".as_ref(), &spec)?;
+/// let mut index = Index::create_writer("/tmp/hearth/index".as_ref(), &spec)?;
 /// let mut state = IngestState::open("/tmp/hearth/ingest.db".as_ref())?;
 /// let notes = state.add_source(None, "auto", "fixtures/demo/notes".as_ref())?;
 /// let report = Indexer::new(embedder)?.run(&mut index, &mut state, &[notes], Arc::new(|_| {}))?;
@@ -149,7 +186,7 @@ impl Indexer {
     /// Brings `index` up to date with `sources`.
     pub fn run(
         &self,
-        index: &mut Index,
+        index: &mut IndexWriter,
         state: &mut IngestState,
         sources: &[Source],
         progress: Progress,
@@ -267,7 +304,7 @@ fn embed_batch(
 /// Commits one batch: the store segment (with moved documents' existing chunks
 /// and the tombstones) first, then the item rows.
 fn commit_batch(
-    index: &mut Index,
+    index: &mut IndexWriter,
     state: &mut IngestState,
     batch: Batch,
     written: &mut IndexReport,

@@ -18,7 +18,9 @@ use std::sync::Arc;
 /// Work read but not yet committed: the unit passed between stages.
 #[derive(Default)]
 pub(crate) struct Batch {
+    /// Records of the new or changed documents read.
     pub docs: Vec<DocumentRecord>,
+    /// Their chunks, with embeddings filled in by the embed stage.
     pub chunks: Vec<ChunkRecord>,
     /// Embedder input per chunk (title + chunk text), parallel to `chunks`.
     pub inputs: Vec<String>,
@@ -27,6 +29,7 @@ pub(crate) struct Batch {
     pub relocated: Vec<DocumentRecord>,
     /// Document ids to tombstone.
     pub deleted: Vec<String>,
+    /// Manifest records of the items read, committed with their documents.
     pub items: Vec<ItemUpdate>,
     /// Items whose mtime moved but whose content did not.
     pub touched: Vec<(i64, String, i64)>,
@@ -35,6 +38,7 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
+    /// Whether the batch holds nothing to commit.
     pub fn is_empty(&self) -> bool {
         self.docs.is_empty()
             && self.relocated.is_empty()
@@ -57,12 +61,16 @@ impl Batch {
 /// Stage one of a run. Owns its own connection to the ingest manifest and a
 /// snapshot of the index's document hashes, so it never waits for the writer.
 pub(crate) struct Reader {
+    /// Splits each document read into chunks.
     pub chunker: Arc<Chunker>,
+    /// This stage's own connection to the ingest manifest.
     pub state: IngestState,
     /// Content hash and URI of every live document (as of the run's start, plus
     /// what this run queued).
     pub indexed: HashMap<String, (String, String)>,
+    /// Chunks gathered before a batch is handed on.
     pub commit_chunks: usize,
+    /// What the reading stage counted so far.
     pub report: IndexReport,
     batch: Batch,
     /// Tombstones, removed items and the items whose documents they concern,
@@ -76,6 +84,7 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
+    /// A reader over `indexed` that hands on batches of about `commit_chunks` chunks.
     pub fn new(
         chunker: Arc<Chunker>,
         state: IngestState,
@@ -332,7 +341,9 @@ impl Reader {
     }
 
     fn fail(&mut self, source: &Source, file: &SourceFile, error: &ItemError) {
-        tracing::warn!(path = %file.path.display(), position = %error.position, "{}", error.reason);
+        // The run's report lists every failure (grouped by reason on a
+        // terminal); a log line per item would repeat it.
+        tracing::debug!(path = %file.path.display(), position = %error.position, "{}", error.reason);
         self.report.failed.push(ItemFailure {
             source: source.name.clone(),
             path: file.path.clone(),

@@ -137,6 +137,7 @@ impl Schedule {
 pub struct ScheduleTarget {
     /// `~/.config/systemd/user` or `~/Library/LaunchAgents`.
     pub dir: PathBuf,
+    /// Which service manager the files are written for.
     pub kind: SchedulerKind,
     /// Run `systemctl --user` / `launchctl` after writing.
     pub activate: bool,
@@ -145,7 +146,9 @@ pub struct ScheduleTarget {
 /// Which service manager.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SchedulerKind {
+    /// A systemd user service and timer (Linux).
     Systemd,
+    /// A launchd user agent (macOS).
     Launchd,
 }
 

@@ -67,10 +67,13 @@ pub const SOURCE_KINDS: [&str; 5] = ["auto", "mail", "document", "message", "scr
 /// A configured source: a file or folder indexed by `hearth index`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Source {
+    /// Row id of the source in the manifest.
     pub id: i64,
+    /// Unique name of the source, used on the command line.
     pub name: String,
     /// `auto` or one source kind: only files of that kind are read.
     pub kind: String,
+    /// Canonical absolute path of the file or folder.
     pub path: PathBuf,
 }
 
@@ -107,32 +110,47 @@ impl ItemStatus {
 /// What the manifest remembers of an item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemState {
+    /// Size of the file in bytes when it was last read.
     pub size: u64,
+    /// Its modification time then, in nanoseconds since the Unix epoch (0 if unknown).
     pub mtime_ns: i64,
+    /// blake3 of the file's bytes, in hex (empty when the file could not be read).
     pub hash: String,
+    /// How the last read fared.
     pub status: ItemStatus,
+    /// Consecutive failing reads (0 after a read without errors).
     pub attempts: u32,
+    /// Unix seconds before which a failed item is not retried; `None` if it did not fail.
     pub next_attempt_at: Option<i64>,
+    /// Ids of the documents the item accounts for.
     pub doc_ids: Vec<String>,
 }
 
 /// One failed position of an item (a message number, a page), and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ItemError {
+    /// Where in the item: `message 12`, `page 3`, or `file` for the whole file.
     pub position: String,
+    /// Why that position could not be read.
     pub reason: String,
 }
 
 /// The new state of an item after it was read.
 #[derive(Debug, Clone)]
 pub struct ItemUpdate {
+    /// Row id of the source the item belongs to.
     pub source_id: i64,
+    /// The file's path, as the manifest keys it.
     pub path: String,
+    /// Size of the file in bytes.
     pub size: u64,
+    /// Modification time, in nanoseconds since the Unix epoch (0 if unknown).
     pub mtime_ns: i64,
+    /// blake3 of the file's bytes, in hex (empty when the file could not be read).
     pub hash: String,
     /// Documents the item now accounts for.
     pub doc_ids: Vec<String>,
+    /// Positions that failed in this read; empty when everything was read.
     pub errors: Vec<ItemError>,
     /// Consecutive failing reads before this one.
     pub previous_attempts: u32,
@@ -141,10 +159,15 @@ pub struct ItemUpdate {
 /// A failure as `hearth status` shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct FailureRow {
+    /// Name of the source the item belongs to.
     pub source: String,
+    /// The file's path.
     pub path: String,
+    /// Where in the file: `message 12`, `page 3`, or `file` for the whole file.
     pub position: String,
+    /// Why that position could not be read.
     pub reason: String,
+    /// Consecutive failing reads of the item.
     pub attempts: u32,
     /// Unix seconds before which the item is not retried (unless it changes).
     pub next_attempt_at: Option<i64>,
@@ -153,8 +176,11 @@ pub struct FailureRow {
 /// A finished or interrupted run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunRow {
+    /// Row id of the run in the manifest.
     pub id: i64,
+    /// Unix seconds when the run started.
     pub started_at: i64,
+    /// Unix seconds when it finished; `None` while running or if it was interrupted.
     pub finished_at: Option<i64>,
     /// `ok`, `failed: …`, or null for a run that was interrupted.
     pub outcome: Option<String>,

@@ -1,8 +1,9 @@
 //! Compaction: rewrite the live rows of every segment into a few large new
 //! segments (each document keeping its version) and drop superseded
-//! versions, tombstoned documents and the tombstones themselves — except,
-//! in an index shared with other devices, the tombstones a delete still
-//! needs to reach them.
+//! versions, tombstoned documents and every tombstone but the latest per
+//! deleted document. That one stays in every index, shared yet or not:
+//! another device may hold an older copy (the same file indexed there), and
+//! the delete must win when the two first merge.
 //!
 //! Crash safety follows from the commit protocol: the new segments (and their
 //! postings) are written under fresh sequence numbers and made durable first,
@@ -20,7 +21,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-/// When [`Index::maybe_compact`] compacts.
+/// When [`IndexWriter::maybe_compact`](crate::IndexWriter::maybe_compact) compacts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CompactionPolicy {
     /// Compact once the index has more segments than this.
@@ -44,12 +45,19 @@ impl Default for CompactionPolicy {
 /// What a compaction did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CompactionSummary {
+    /// Segments in the index before compacting.
     pub segments_before: usize,
+    /// Segments in the index after compacting.
     pub segments_after: usize,
+    /// Chunk rows stored before compacting, live and dead.
     pub rows_before: u64,
+    /// Chunk rows stored after compacting (all live).
     pub rows_after: u64,
+    /// Tombstones removed from the manifest.
     pub tombstones_dropped: usize,
+    /// On-disk size of the old segments' files, in bytes.
     pub bytes_before: u64,
+    /// On-disk size of the new segments' files, in bytes.
     pub bytes_after: u64,
 }
 
@@ -71,11 +79,13 @@ impl Index {
         let dead = self.dead_rows();
         self.manifest.segments.len() > policy.max_segments
             || (stored > 0 && dead as f64 / stored as f64 > policy.max_dead_fraction)
-            || (!self.manifest.tombstones.is_empty() && self.docs.is_empty())
+            // Every document deleted: drop the rows (tombstones alone, kept
+            // for other devices, are no reason to compact again).
+            || (!self.manifest.segments.is_empty() && self.docs.is_empty())
     }
 
     /// Compacts when `policy` says so.
-    pub fn maybe_compact(
+    pub(crate) fn maybe_compact(
         &mut self,
         policy: &CompactionPolicy,
     ) -> Result<Option<CompactionSummary>, StoreError> {
@@ -88,7 +98,10 @@ impl Index {
 
     /// Rewrites every live row into new segments of at most
     /// `policy.segment_chunks` chunks and drops everything dead.
-    pub fn compact(&mut self, policy: &CompactionPolicy) -> Result<CompactionSummary, StoreError> {
+    pub(crate) fn compact(
+        &mut self,
+        policy: &CompactionPolicy,
+    ) -> Result<CompactionSummary, StoreError> {
         let seg_dir = self.dir().join(SEGMENTS_DIR);
         let before = self.manifest.clone();
         let bytes_before = segment_bytes(&seg_dir, before.segments.iter().map(|s| s.seq));
@@ -137,11 +150,7 @@ impl Index {
         }
         sync_dir(&seg_dir)?;
         next.segments = output;
-        next.tombstones = if next.shared {
-            kept_tombstones(&before.tombstones, |id| self.docs.contains_key(id))
-        } else {
-            Vec::new()
-        };
+        next.tombstones = kept_tombstones(&before.tombstones, |id| self.docs.contains_key(id));
         next.version += 1;
         next.commit(self.dir())?;
         let tombstones_dropped = before.tombstones.len() - next.tombstones.len();
@@ -164,10 +173,11 @@ impl Index {
     }
 }
 
-/// The tombstones a shared index keeps through compaction: the latest per
+/// The tombstones an index keeps through compaction: the latest per
 /// document, unless a live version already supersedes it (a copy elsewhere
 /// older than the delete is older than that version too). Another device
-/// may still hold the document, so the delete must keep travelling.
+/// may hold the document — now, or at the first merge of an index that was
+/// never shared — so the delete must keep travelling.
 fn kept_tombstones(
     tombstones: &[crate::manifest::Tombstone],
     live: impl Fn(&str) -> bool,

@@ -1,6 +1,6 @@
 //! [`Index`]: a directory of segments plus its manifest, opened as one consistent
 //! snapshot. New documents (or new versions of old ones) go in through
-//! [`Index::commit`]; search (in `search.rs`) runs over the in-memory tables of
+//! [`IndexWriter::commit`](crate::IndexWriter::commit); search (in `search.rs`) runs over the in-memory tables of
 //! `resident.rs`, built on first use.
 
 use crate::bm25::{SegmentPostings, Tokenizer};
@@ -19,8 +19,11 @@ use std::sync::OnceLock;
 pub(crate) const SEGMENTS_DIR: &str = "segments";
 
 pub(crate) struct LiveDoc {
+    /// Sequence number of the segment holding the live version.
     pub seq: u64,
+    /// The live version's stamp.
     pub version: Version,
+    /// The live version's document row.
     pub record: DocumentRecord,
 }
 
@@ -35,30 +38,41 @@ impl LiveDoc {
 /// Counts for one source kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct KindStats {
+    /// Live documents of this kind.
     pub documents: u64,
+    /// Live chunks of this kind's documents.
     pub chunks: u64,
 }
 
 /// What [`Index::stats`] reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IndexStats {
+    /// Live documents (latest versions, not deleted).
     pub documents: u64,
+    /// Chunks of the live documents.
     pub chunks: u64,
+    /// Segments the manifest names.
     pub segments: u64,
+    /// Live counts per source kind (`note`, `mail`, ...).
     pub by_kind: BTreeMap<String, KindStats>,
+    /// Id of the embedding model the index was built with.
     pub model_id: String,
+    /// Embedding dimension of the stored vectors.
     pub dimension: usize,
     /// Vector codec name (`tq4`, `tq3-qjl`, `int8`, `f32`, ...).
     pub codec: String,
     /// Stored chunk rows no search returns; compaction drops them.
     pub dead_rows: u64,
+    /// Version of the manifest this snapshot was opened at.
     pub manifest_version: u64,
+    /// Total size of the index directory's files, in bytes.
     pub disk_bytes: u64,
 }
 
 /// One search result: the chunk, its document, its score and rank (from 1).
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchHit {
+    /// Position in the result list, from 1.
     pub rank: usize,
     /// The score the ranking used: inner product (vector), BM25, or the fused
     /// reciprocal-rank score (hybrid).
@@ -67,25 +81,30 @@ pub struct SearchHit {
     pub vector_score: Option<f32>,
     /// BM25 score, when the keyword list ranked this chunk.
     pub keyword_score: Option<f32>,
+    /// The matching chunk.
     pub chunk: ChunkRecord,
+    /// The document the chunk belongs to.
     pub document: DocumentRecord,
 }
 
-/// What a [`Index::commit`] changed.
+/// What a [`IndexWriter::commit`](crate::IndexWriter::commit) changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommitSummary {
+    /// Sequence number of the segment written; `None` when no documents were added.
     pub segment: Option<u64>,
+    /// Documents written (new or new versions).
     pub documents: u64,
+    /// Chunks written.
     pub chunks: u64,
+    /// Live documents tombstoned.
     pub deleted: u64,
 }
 
 /// An index directory opened at one manifest version.
 ///
 /// ```no_run
-/// use hearth_store::{EmbeddingSpec, Index};
-/// let spec = EmbeddingSpec { model_id: "sentence-transformers/all-MiniLM-L6-v2".into(), dimension: 384 };
-/// let index = Index::open_or_create("/tmp/hearth-index".as_ref(), &spec)?;
+/// use hearth_store::Index;
+/// let index = Index::open("/tmp/hearth-index".as_ref())?;
 /// let hits = index.search(&vec![0.0; 384], 5)?;
 /// # Ok::<(), hearth_store::StoreError>(())
 /// ```
@@ -106,7 +125,7 @@ impl Index {
 
     /// Opens the index at `dir` if it was built with `spec`'s model, or creates an
     /// empty one; an index built with another model is an error.
-    pub fn open_or_create(dir: &Path, spec: &EmbeddingSpec) -> Result<Self, StoreError> {
+    pub(crate) fn open_or_create(dir: &Path, spec: &EmbeddingSpec) -> Result<Self, StoreError> {
         match Manifest::load(dir)? {
             Some(manifest) => {
                 let index = Self::from_manifest(dir, manifest)?;
@@ -176,7 +195,7 @@ impl Index {
     /// Records `codec` as the index's vector codec (a manifest commit when it
     /// changes). Codes are derived from the stored f32 vectors, so nothing is
     /// re-embedded: the next search re-encodes. Returns whether it changed.
-    pub fn set_codec(&mut self, codec: &CodecSpec) -> Result<bool, StoreError> {
+    pub(crate) fn set_codec(&mut self, codec: &CodecSpec) -> Result<bool, StoreError> {
         crate::codec::VectorCodec::new(codec, self.manifest.embedding.dimension)?;
         if &self.manifest.codec == codec {
             return Ok(false);
@@ -188,6 +207,16 @@ impl Index {
         self.manifest = next;
         self.resident = OnceLock::new();
         Ok(true)
+    }
+
+    /// Each live document's id with the sequence number of the segment that
+    /// holds its live version: the store's liveness (last writer wins by
+    /// version, tombstones) for programs that read the segments' Parquet
+    /// files themselves, as `hearth stats` does with polars.
+    pub fn live_documents(&self) -> impl Iterator<Item = (&str, u64)> + '_ {
+        self.docs
+            .values()
+            .map(|d| (d.record.doc_id.as_str(), d.seq))
     }
 
     /// The directory of the index.
@@ -235,7 +264,7 @@ impl Index {
 
     /// Adds a segment with `docs` and their `chunks` (superseding older versions of
     /// the same documents) and tombstones `deleted`, in one atomic manifest commit.
-    pub fn commit(
+    pub(crate) fn commit(
         &mut self,
         docs: Vec<DocumentRecord>,
         chunks: Vec<ChunkRecord>,

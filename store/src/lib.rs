@@ -28,6 +28,7 @@ mod resident;
 mod search;
 mod segment;
 mod vector_pages;
+mod writer;
 
 pub use clock::{Version, clock_secs, random_id, tick as clock_tick};
 pub use compact::{CompactionPolicy, CompactionSummary};
@@ -38,3 +39,4 @@ pub use merge::MergeSummary;
 pub use query::{RRF_K, SearchFilter, SearchMode, reciprocal_rank_fusion};
 pub use record::{ChunkRecord, DocumentRecord, SCHEMA_VERSION, chunks_schema, documents_schema};
 pub use search::{DEFAULT_RERANK, SearchRequest};
+pub use writer::{IndexWriter, WRITER_LOCK_FILE};

@@ -17,7 +17,9 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 /// The model that produced an index's vectors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmbeddingSpec {
+    /// Embedding model id, as the embedder names it.
     pub model_id: String,
+    /// Length of each embedding vector.
     pub dimension: usize,
 }
 
@@ -28,10 +30,12 @@ pub struct SegmentMeta {
     pub seq: u64,
     /// Identity of the segment's contents wherever they travel (random, set
     /// when written; kept by a merge into another device's index). Empty in
-    /// indexes written before sync existed until [`crate::Index::prepare_export`].
+    /// indexes written before sync existed until [`crate::IndexWriter::prepare_export`].
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub id: String,
+    /// Documents stored in the segment.
     pub documents: u64,
+    /// Chunk rows stored in the segment.
     pub chunks: u64,
     /// Unix seconds.
     pub created_at: i64,
@@ -41,7 +45,9 @@ pub struct SegmentMeta {
 /// [`Version`] (and, for data from before versions existed, by `seq`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Tombstone {
+    /// Id of the deleted document.
     pub doc_id: String,
+    /// Local sequence number of the delete; hides segments with a lower `seq`.
     pub seq: u64,
     /// Clock reading of the delete.
     #[serde(default)]
@@ -66,9 +72,11 @@ impl Tombstone {
 pub struct Manifest {
     /// Always `hearth-index`.
     pub format: String,
+    /// Version of the segment table schema ([`SCHEMA_VERSION`]).
     pub schema_version: u32,
     /// Incremented by every commit.
     pub version: u64,
+    /// The model that produced the stored vectors.
     pub embedding: EmbeddingSpec,
     /// How the resident codes are made (kind, bits, rotation, seed). Codes are
     /// derived data: changing this re-encodes on the next open, no re-embed.
@@ -77,7 +85,9 @@ pub struct Manifest {
     /// How chunk text is tokenized for BM25.
     #[serde(default)]
     pub keywords: TokenizerSpec,
+    /// Live segments, oldest first.
     pub segments: Vec<SegmentMeta>,
+    /// Deletes not yet dropped by compaction.
     pub tombstones: Vec<Tombstone>,
     /// Sequence number the next segment or tombstone gets.
     pub next_seq: u64,

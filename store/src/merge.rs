@@ -19,16 +19,18 @@ use serde::Serialize;
 use std::collections::HashSet;
 use std::path::Path;
 
-/// What [`Index::merge_from`] changed.
+/// What [`IndexWriter::merge_from`](crate::IndexWriter::merge_from) changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct MergeSummary {
     /// Segments copied in.
     pub segments_added: usize,
     /// Segments the other index had that this one already held.
     pub segments_known: usize,
+    /// Tombstones of the other index that this one did not have yet.
     pub tombstones_added: usize,
     /// Live documents before and after.
     pub documents_before: u64,
+    /// Live documents after the merge.
     pub documents_after: u64,
 }
 
@@ -36,7 +38,7 @@ impl Index {
     /// Makes this index ready to leave the device: every segment gets an id
     /// and the index is marked shared (compaction keeps tombstones from now
     /// on). One manifest commit when anything changed.
-    pub fn prepare_export(&mut self) -> Result<(), StoreError> {
+    pub(crate) fn prepare_export(&mut self) -> Result<(), StoreError> {
         let mut next = self.manifest.clone();
         let mut changed = !next.shared;
         next.shared = true;
@@ -73,7 +75,7 @@ impl Index {
     ///
     /// Refuses an index of another embedding model or keyword tokenizer;
     /// on any error this index is left as it was.
-    pub fn merge_from(&mut self, other: &Path) -> Result<MergeSummary, StoreError> {
+    pub(crate) fn merge_from(&mut self, other: &Path) -> Result<MergeSummary, StoreError> {
         let theirs =
             Manifest::load(other)?.ok_or_else(|| StoreError::NoIndex(other.to_path_buf()))?;
         self.check_model(&theirs.embedding)?;

@@ -11,22 +11,29 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// A document as stored: its metadata, not its text (the text lives in chunks).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DocumentRecord {
+    /// Stable document id, derived from the kind and the URI (or a mail's Message-ID).
     pub doc_id: String,
     /// Source kind: `mail`, `document`, `message`, `screenshot`.
     pub kind: String,
+    /// `file:///abs/path`, with `#item` for an item inside a container file.
     pub uri: String,
+    /// Display title: a mail's subject, a file's own title or name, ...
     pub title: String,
     /// `Name <address>` strings.
     pub participants: Vec<String>,
     /// Seconds since the Unix epoch.
     pub timestamp: Option<i64>,
+    /// Hash of title, participants and text; changes with each new version.
     pub content_hash: String,
+    /// Mail thread (root Message-ID) or conversation id, if any.
     pub thread: Option<String>,
+    /// Id of the document this one is attached to, if any.
     pub parent: Option<String>,
     /// File the document was read from.
     pub origin_path: String,
     /// Item inside a container file, if any.
     pub origin_item: Option<String>,
+    /// Number of chunks the document was split into.
     pub chunk_count: u32,
     /// Length of the document text in bytes.
     pub text_bytes: u64,
@@ -35,13 +42,17 @@ pub struct DocumentRecord {
 /// A chunk of a document's text with its embedding.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChunkRecord {
+    /// Content-addressed chunk id: a new document version gets new ones.
     pub chunk_id: String,
+    /// Id of the document the chunk belongs to.
     pub doc_id: String,
     /// Position of the chunk in its document, from 0.
     pub ordinal: u32,
+    /// The chunk's text.
     pub text: String,
     /// Byte range of the chunk in the document text.
     pub byte_start: u64,
+    /// End of the chunk's byte range (exclusive).
     pub byte_end: u64,
     /// Where in the document: `page 3`, `Trip > Day 2`, ...
     pub locator: Option<String>,
@@ -52,8 +63,11 @@ pub struct ChunkRecord {
 
 /// Root column positions in the chunks table.
 pub(crate) mod chunk_col {
+    /// Column of the document id.
     pub const DOC_ID: usize = 1;
+    /// Column of the chunk text.
     pub const TEXT: usize = 3;
+    /// Column of the embedding vector.
     pub const EMBEDDING: usize = 7;
 }
 

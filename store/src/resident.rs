@@ -24,23 +24,31 @@ const DEAD: u32 = u32::MAX;
 /// Where one segment's rows sit in the global numbering.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SegmentSpan {
+    /// The segment's local sequence number.
     pub seq: u64,
+    /// Global row number of the segment's first chunk.
     pub start: u32,
+    /// Chunk rows the segment holds, live and dead.
     pub rows: u32,
 }
 
 /// In-memory search tables of one index snapshot.
 pub(crate) struct Resident {
+    /// The codec the resident codes were encoded with.
     pub codec: VectorCodec,
     /// Chunk tables opened for point reads, one per span.
     files: Vec<ChunkFile>,
+    /// Encoded vectors of every row, in global row order.
     pub codes: CodeTable,
+    /// Each segment's rows in the global numbering, in manifest order.
     pub spans: Vec<SegmentSpan>,
     /// Per global row: the slot of its live document in `slot_ids`, or [`DEAD`].
     row_slot: Vec<u32>,
     /// Live document ids by slot.
     pub slot_ids: Vec<String>,
+    /// Rows whose document version is live.
     pub live: RowMask,
+    /// BM25 index over every segment's postings and live rows.
     pub bm25: Bm25Index,
 }
 

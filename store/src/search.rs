@@ -40,8 +40,11 @@ pub struct SearchRequest<'a> {
     pub text: &'a str,
     /// The query embedding (for vector search); required unless the mode is BM25.
     pub vector: Option<&'a [f32]>,
+    /// Number of hits wanted.
     pub k: usize,
+    /// Which ranking to run: vector, BM25 or hybrid.
     pub mode: SearchMode,
+    /// Restricts which chunks can be returned; applied before scoring.
     pub filter: SearchFilter,
     /// Candidates per hit for the exact rerank (`r`); 1 disables reranking.
     pub rerank: usize,

@@ -58,6 +58,7 @@ pub(crate) struct SegmentWriter {
 }
 
 impl SegmentWriter {
+    /// Opens temporary files for segment `seq` in `dir`, with `dim`-wide embeddings.
     pub fn create(dir: &Path, seq: u64, dim: usize) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         let (doc_file, chunk_file) = file_names(seq);
@@ -304,6 +305,7 @@ pub(crate) struct ChunkFile {
 }
 
 impl ChunkFile {
+    /// Opens the chunks table at `path`, reading its footer and page index once.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let file = File::open(path).map_err(io_err(path))?;
         // The offset index (page locations) lets a row selection skip pages.

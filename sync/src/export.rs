@@ -11,7 +11,7 @@ use crate::snapshot::{
     keys_fingerprint,
 };
 use crate::target::{Replaced, Target};
-use hearth_store::Index;
+use hearth_store::IndexWriter;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,25 +28,31 @@ pub const GC_GRACE_SECS: i64 = 3600;
 /// What an export did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ExportReport {
+    /// The target, as named (`s3://bucket/prefix` or a folder).
     pub target: String,
+    /// Id of this device, whose head was exported.
     pub device: String,
+    /// Segments of the local index exported.
     pub segments: usize,
     /// Objects written, and those the target already had.
     pub objects_written: usize,
+    /// Objects the target already held, so not written again.
     pub objects_present: usize,
     /// Plaintext bytes of the objects written, and what they took encrypted.
     pub plain_bytes_written: u64,
+    /// Encrypted bytes written, the snapshot manifest included.
     pub bytes_written: u64,
     /// Objects no device's head references any more (segments compacted
     /// away, keys changed), older than [`GC_GRACE_SECS`]: deleted.
     pub objects_removed: usize,
+    /// Version of the snapshot manifest this export wrote.
     pub snapshot_version: u64,
 }
 
 /// Exports `index` to `target`, encrypted to every device of `keys`.
 /// `state_dir` holds [`SyncState`].
 pub fn export(
-    index: &mut Index,
+    index: &mut IndexWriter,
     keys: &Keyring,
     target: &Target,
     state_dir: &Path,

@@ -1,6 +1,6 @@
 //! `hearth snapshot import`: every other device's head from a target,
 //! decrypted and verified into a staging folder, then merged into the local
-//! index in one atomic commit ([`hearth_store::Index::merge_from`]). Any
+//! index in one atomic commit ([`hearth_store::IndexWriter::merge_from`]). Any
 //! failure — a key that does not open it, a modified or truncated object, a
 //! missing one, another embedding model — happens before the merge and
 //! leaves the local index untouched.
@@ -9,7 +9,7 @@ use crate::error::{SyncError, io_err};
 use crate::keys::{Keyring, now_secs};
 use crate::snapshot::{ImportRecord, SNAPSHOT_FILE, SnapshotManifest, SyncState};
 use crate::target::Target;
-use hearth_store::{Index, Manifest, SegmentMeta, Tombstone};
+use hearth_store::{IndexWriter, Manifest, SegmentMeta, Tombstone};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::path::Path;
@@ -17,20 +17,28 @@ use std::path::Path;
 /// What an import did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportReport {
+    /// The target, as named (`s3://bucket/prefix` or a folder).
     pub target: String,
+    /// Version of the snapshot manifest read.
     pub snapshot_version: u64,
     /// Names of the devices whose heads were merged.
     pub devices: Vec<String>,
     /// Names of the devices whose heads are not encrypted to this device
     /// (they have not enrolled it): left out, nothing else affected.
     pub skipped: Vec<String>,
+    /// Encrypted objects downloaded (segments this index already held are skipped).
     pub objects_fetched: usize,
     /// Encrypted bytes fetched, and the plaintext they held.
     pub bytes_fetched: u64,
+    /// Plaintext bytes those objects decrypted to.
     pub plain_bytes_fetched: u64,
+    /// Segments the merge added to the local index.
     pub segments_added: usize,
+    /// Tombstones the merge added that the local index did not have.
     pub tombstones_added: usize,
+    /// Live documents in the local index before the merge.
     pub documents_before: u64,
+    /// Live documents in the local index after the merge.
     pub documents_after: u64,
 }
 
@@ -58,7 +66,7 @@ pub fn read_snapshot(
 /// ([`Keyring::unlock_recovery_from`]). `state_dir` holds [`SyncState`];
 /// staging happens under it.
 pub fn import(
-    index: &mut Index,
+    index: &mut IndexWriter,
     keys: &Keyring,
     target: &Target,
     state_dir: &Path,
@@ -102,7 +110,7 @@ pub fn import(
 }
 
 fn stage_and_merge(
-    index: &mut Index,
+    index: &mut IndexWriter,
     keys: &Keyring,
     target: &Target,
     snapshot: &SnapshotManifest,

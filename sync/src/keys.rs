@@ -25,6 +25,7 @@ pub const RECOVERY_FILE: &str = "recovery.age";
 /// An enrolled device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceEntry {
+    /// The name the device was given, e.g. `laptop`; unique in the keyring.
     pub name: String,
     /// `age1…`.
     pub public_key: String,

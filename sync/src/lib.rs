@@ -16,7 +16,7 @@
 //! use hearth_sync::{Keyring, Target, export, import};
 //! use hearth_store::Index;
 //! let data = std::path::Path::new("/tmp/hearth-data");
-//! let mut index = Index::open(&data.join("index"))?;
+//! let mut index = Index::open_writer(&data.join("index"))?;
 //! let keys = Keyring::open(&data.join("sync"))?;
 //! let target = Target::open("/mnt/usb/hearth")?;
 //! export(&mut index, &keys, &target, &data.join("sync"))?;

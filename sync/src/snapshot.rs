@@ -33,6 +33,7 @@ const FORMAT_VERSION: u32 = 1;
 pub struct SnapshotManifest {
     /// Always `hearth-snapshot`.
     pub format: String,
+    /// Version of the format; this build reads only version 1.
     pub format_version: u32,
     /// Incremented by every export.
     pub version: u64,
@@ -80,6 +81,7 @@ impl SnapshotManifest {
 /// What one device last exported.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeviceHead {
+    /// The device's name in its own keyring (`this device` when it has none).
     pub name: String,
     /// The device's own public key.
     pub public_key: String,
@@ -128,7 +130,9 @@ pub struct SyncState {
 /// What happened with one target.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct TargetState {
+    /// This device's last export to the target; `None` if it never exported there.
     pub last_export: Option<ExportRecord>,
+    /// This device's last import from the target; `None` if it never imported.
     pub last_import: Option<ImportRecord>,
     /// Per device id: the clock of the head last merged from it.
     #[serde(default)]
@@ -138,18 +142,24 @@ pub struct TargetState {
 /// A finished export.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExportRecord {
+    /// Unix seconds when the export finished.
     pub at: i64,
     /// Local index manifest version exported.
     pub index_version: u64,
+    /// Version of the snapshot manifest it wrote.
     pub snapshot_version: u64,
 }
 
 /// A finished import.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ImportRecord {
+    /// Unix seconds when the import finished.
     pub at: i64,
+    /// Version of the snapshot manifest it read.
     pub snapshot_version: u64,
+    /// Segments the merge added to the local index.
     pub segments_added: usize,
+    /// Tombstones the merge added to the local index.
     pub tombstones_added: usize,
 }
 

@@ -15,10 +15,15 @@ use std::path::Path;
 /// Everything `hearth snapshot status` shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncStatus {
+    /// Id of this device in its index manifest.
     pub device_id: String,
+    /// This device's name in its keyring.
     pub device_name: String,
+    /// This device's age public key (`age1…`), to enroll it on other devices.
     pub public_key: String,
+    /// Public key of the recovery key; `None` when no passphrase was set.
     pub recovery_key: Option<String>,
+    /// Every device in the keyring, this one included.
     pub enrolled: Vec<DeviceEntry>,
     /// Local index manifest version.
     pub index_version: u64,
@@ -31,8 +36,11 @@ pub struct SyncStatus {
 /// One target as read now.
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetStatus {
+    /// The target, as named (`s3://bucket/prefix` or a folder).
     pub target: String,
+    /// Version of its snapshot manifest; 0 when it holds no snapshot yet.
     pub snapshot_version: u64,
+    /// Each device's head in the snapshot, in device id order.
     pub heads: Vec<HeadStatus>,
     /// Local changes not yet exported there.
     pub export_pending: bool,
@@ -41,12 +49,19 @@ pub struct TargetStatus {
 /// One device's head in a target.
 #[derive(Debug, Clone, Serialize)]
 pub struct HeadStatus {
+    /// Id of the device that exported the head.
     pub device_id: String,
+    /// That device's name.
     pub name: String,
+    /// Whether the head is this device's own.
     pub this_device: bool,
+    /// Unix seconds of the export.
     pub exported_at: i64,
+    /// Segments in the exported index.
     pub segments: usize,
+    /// Document rows across those segments, live or not.
     pub document_rows: u64,
+    /// Tombstones in the exported index.
     pub tombstones: usize,
     /// Exported there since this device last imported it.
     pub import_pending: bool,

@@ -31,6 +31,7 @@ pub struct Target {
 /// The outcome of [`Target::replace`].
 #[derive(Debug, PartialEq, Eq)]
 pub enum Replaced {
+    /// The object was written.
     Done,
     /// Someone else changed the object since `expected` was read.
     Conflict,
@@ -38,7 +39,9 @@ pub enum Replaced {
 
 /// An object read from a target with its version tag.
 pub struct Fetched {
+    /// The object's contents.
     pub bytes: Vec<u8>,
+    /// Its version tag (ETag), to pass to [`Target::replace`]; `None` if the store gives none.
     pub e_tag: Option<String>,
 }
 

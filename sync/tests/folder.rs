@@ -241,7 +241,7 @@ fn a_new_device_reads_with_the_recovery_passphrase() {
     let data = tempfile::tempdir().unwrap();
     let pass = || SecretString::from("correct horse battery staple".to_owned());
     let mut laptop = Device {
-        index: Index::open_or_create(&data.path().join("index"), &common::spec()).unwrap(),
+        index: Index::create_writer(&data.path().join("index"), &common::spec()).unwrap(),
         keys: hearth_sync::Keyring::init(&data.path().join("sync"), "laptop", Some(pass()))
             .unwrap(),
         data,

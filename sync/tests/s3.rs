@@ -29,38 +29,28 @@ impl Drop for Moto {
     }
 }
 
-/// `moto_server` from `~/.cache/hearth/moto`, a venv made with pip on first
-/// use (pinned: the conditional-put checks need moto ≥ 5.1). Never a silent
-/// skip: no server is a failure saying why.
+/// `moto_server` from `~/.cache/hearth/moto` (or `$HEARTH_CACHE_DIR/moto`),
+/// installed by `scripts/setup-test-deps.sh` (pinned: the conditional-put
+/// checks need moto ≥ 5.1). Never a silent skip: no server is a failure
+/// naming the script.
 fn moto_server() -> PathBuf {
-    let works = |p: &PathBuf| {
-        Command::new(p)
-            .arg("--help")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let home = std::env::var_os("HOME").expect("HOME is set");
-    let venv = PathBuf::from(home).join(".cache/hearth/moto");
-    let bin = venv.join("bin/moto_server");
-    if !works(&bin) {
-        eprintln!("installing {MOTO} into {} for the S3 test…", venv.display());
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .is_ok_and(|s| s.success())
-            && Command::new(venv.join("bin/pip"))
-                .args(["install", "-q", MOTO])
-                .status()
-                .is_ok_and(|s| s.success());
-        assert!(
-            ok && works(&bin),
-            "the S3 test needs moto's server: `python3 -m venv {0} && {0}/bin/pip install '{MOTO}'`",
-            venv.display()
-        );
-    }
+    let cache = std::env::var_os("HEARTH_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/hearth")
+        });
+    let bin = cache.join("moto/bin/moto_server");
+    let works = Command::new(&bin)
+        .arg("--help")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        works,
+        "the S3 test needs moto's server ({MOTO}) at {}: run `bash scripts/setup-test-deps.sh` first",
+        bin.display()
+    );
     bin
 }
 

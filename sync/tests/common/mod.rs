@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use hearth_store::{ChunkRecord, DocumentRecord, EmbeddingSpec, Index};
+use hearth_store::{ChunkRecord, DocumentRecord, EmbeddingSpec, Index, IndexWriter};
 use hearth_sync::{ExportReport, ImportReport, Keyring, SyncError, Target};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,7 +21,7 @@ pub fn spec() -> EmbeddingSpec {
 /// One device: `<data>/index`, `<data>/sync`.
 pub struct Device {
     pub data: tempfile::TempDir,
-    pub index: Index,
+    pub index: IndexWriter,
     pub keys: Keyring,
 }
 
@@ -29,7 +29,7 @@ impl Device {
     /// A fresh device with an empty index and its own key pair.
     pub fn new(name: &str) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let index = Index::open_or_create(&data.path().join("index"), &spec()).unwrap();
+        let index = Index::create_writer(&data.path().join("index"), &spec()).unwrap();
         let keys = Keyring::init(&data.path().join("sync"), name, None).unwrap();
         Self { data, index, keys }
     }

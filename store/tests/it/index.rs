@@ -51,7 +51,7 @@ fn chunk(doc_id: &str, ordinal: u32, v: [f32; DIM]) -> ChunkRecord {
 #[test]
 fn commit_reopen_and_search_exactly() {
     let dir = tempfile::tempdir().unwrap();
-    let mut index = Index::open_or_create(dir.path(), &spec()).unwrap();
+    let mut index = Index::create_writer(dir.path(), &spec()).unwrap();
     index
         .commit(
             vec![doc("a", "mail", "h1", 2), doc("b", "document", "h2", 1)],
@@ -85,7 +85,7 @@ fn commit_reopen_and_search_exactly() {
 #[test]
 fn newer_version_supersedes_and_tombstone_deletes() {
     let dir = tempfile::tempdir().unwrap();
-    let mut index = Index::open_or_create(dir.path(), &spec()).unwrap();
+    let mut index = Index::create_writer(dir.path(), &spec()).unwrap();
     index
         .commit(
             vec![doc("a", "mail", "v1", 1), doc("b", "mail", "v1", 1)],
@@ -122,7 +122,7 @@ fn newer_version_supersedes_and_tombstone_deletes() {
 #[test]
 fn empty_commit_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut index = Index::open_or_create(dir.path(), &spec()).unwrap();
+    let mut index = Index::create_writer(dir.path(), &spec()).unwrap();
     let before = index.manifest().clone();
     index.commit(vec![], vec![], &[]).unwrap();
     assert_eq!(Manifest::load(dir.path()).unwrap().unwrap(), before);
@@ -131,12 +131,12 @@ fn empty_commit_changes_nothing() {
 #[test]
 fn another_model_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    Index::open_or_create(dir.path(), &spec()).unwrap();
+    Index::create_writer(dir.path(), &spec()).unwrap();
     let other = EmbeddingSpec {
         model_id: "other".into(),
         dimension: 8,
     };
-    let err = Index::open_or_create(dir.path(), &other).err().unwrap();
+    let err = Index::create_writer(dir.path(), &other).err().unwrap();
     assert!(matches!(err, StoreError::ModelMismatch { .. }));
     assert!(err.to_string().contains("re-embed required"), "{err}");
 }
@@ -144,7 +144,7 @@ fn another_model_is_refused() {
 #[test]
 fn bad_records_are_rejected_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
-    let mut index = Index::open_or_create(dir.path(), &spec()).unwrap();
+    let mut index = Index::create_writer(dir.path(), &spec()).unwrap();
     let mut wrong = chunk("a", 0, [1., 0., 0., 0.]);
     wrong.embedding.push(0.0);
     assert!(
@@ -164,7 +164,7 @@ fn bad_records_are_rejected_before_anything_is_written() {
 #[test]
 fn unfinished_writes_are_invisible() {
     let dir = tempfile::tempdir().unwrap();
-    let mut index = Index::open_or_create(dir.path(), &spec()).unwrap();
+    let mut index = Index::create_writer(dir.path(), &spec()).unwrap();
     index
         .commit(
             vec![doc("a", "mail", "h", 1)],

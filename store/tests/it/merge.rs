@@ -4,7 +4,8 @@
 //! index is what last-writer-wins says — no document lost, none resurrected.
 
 use hearth_store::{
-    ChunkRecord, CompactionPolicy, DocumentRecord, EmbeddingSpec, Index, StoreError, Version,
+    ChunkRecord, CompactionPolicy, DocumentRecord, EmbeddingSpec, Index, IndexWriter, StoreError,
+    Version,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -80,13 +81,13 @@ fn ops(devices: usize) -> impl Strategy<Value = Vec<Op>> {
 
 struct Device {
     _dir: tempfile::TempDir,
-    index: Index,
+    index: IndexWriter,
 }
 
 impl Device {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let index = Index::open_or_create(dir.path(), &spec()).unwrap();
+        let index = Index::create_writer(dir.path(), &spec()).unwrap();
         Self { _dir: dir, index }
     }
 }
@@ -103,7 +104,6 @@ fn merge(devices: &mut [Device], from: usize, into: usize) {
 
 /// What a device holds: live documents with their content, and the search
 /// results of a fixed query over everything (chunk id, content, score).
-/// Live documents (id → content hash) and search hits (chunk id, text, score).
 type View = (BTreeMap<String, String>, Vec<(String, String, i64)>);
 
 fn view(index: &Index) -> View {
@@ -250,6 +250,33 @@ fn an_edit_after_a_delete_elsewhere_wins_and_an_older_one_does_not() {
     assert_eq!((again.segments_added, again.tombstones_added), (0, 0));
 }
 
+/// Found by `three_devices_converge`: a device deletes a document another
+/// device indexed too (the same file on both), and compacts before its first
+/// merge. The delete must still win when the two meet.
+#[test]
+fn a_delete_compacted_before_the_first_merge_still_wins() {
+    let mut fleet = [Device::new(), Device::new()];
+    for device in &mut fleet {
+        device
+            .index
+            .commit(vec![doc(5, 0, 1)], chunks(5, 0, 1), &[])
+            .unwrap();
+    }
+    fleet[1]
+        .index
+        .commit(vec![], vec![], &["doc-5".into()])
+        .unwrap();
+    let summary = fleet[1]
+        .index
+        .compact(&CompactionPolicy::default())
+        .unwrap();
+    assert_eq!(summary.tombstones_dropped, 0, "never shared, still kept");
+    merge(&mut fleet, 0, 1);
+    assert!(fleet[1].index.document("doc-5").is_none());
+    merge(&mut fleet, 1, 0);
+    assert!(fleet[0].index.document("doc-5").is_none());
+}
+
 #[test]
 fn a_delete_survives_compaction_until_every_device_has_it() {
     let mut fleet = [Device::new(), Device::new()];
@@ -316,7 +343,7 @@ fn a_broken_merge_leaves_the_index_as_it_was() {
         model_id: "other".into(),
         dimension: 8,
     };
-    Index::open_or_create(other.path(), &spec8).unwrap();
+    Index::create_writer(other.path(), &spec8).unwrap();
     let err = fleet[1].index.merge_from(other.path()).unwrap_err();
     assert!(matches!(err, StoreError::ModelMismatch { .. }), "{err}");
 }

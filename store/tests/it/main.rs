@@ -1,0 +1,11 @@
+//! All of the store's integration tests in one binary: one link, one
+//! process for the shared helpers, one module per concern.
+
+// Tests and their helpers may print what they saw (shown on failure).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod bm25_fts5;
+mod codec;
+mod index;
+mod merge;
+mod search;
