@@ -1,7 +1,6 @@
 //! Command-line arguments.
 
 use clap::{Args, Parser, Subcommand};
-use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Hearth: a local-first index of your mail, documents and messages.
@@ -110,69 +109,29 @@ pub enum ScheduleCommand {
 pub enum BenchCommand {
     /// Indexing on a generated corpus: a first run, an unchanged re-run and a
     /// re-run after 1% of the corpus changed, each as a separate process.
-    Ingest {
-        /// Generated mails (in mbox files of 1,000).
-        #[arg(long, default_value_t = 10_000)]
-        mails: usize,
-        /// Generated Markdown notes.
-        #[arg(long, default_value_t = 1_000)]
-        docs: usize,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// Share of the corpus changed before the last run, in percent.
-        #[arg(long, default_value_t = 1.0)]
-        change_percent: f64,
-        /// Work here instead of a temporary directory (kept afterwards).
-        #[arg(long)]
-        dir: Option<PathBuf>,
-        /// Print the three run summaries as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Ingest(hearth_bench::IngestBench),
     /// Embedding throughput and quality per weight format on the demo corpus's
     /// chunks, next to ONNX Runtime running the same weights (installed from
     /// PyPI on first use by scripts/install-embed-baseline.sh).
-    Embed {
-        /// Weight formats to measure (f32 is always measured first, as the reference).
-        #[arg(long, value_delimiter = ',', default_value = "f32,q8_0,q4_0,q4k")]
-        formats: Vec<hearth_embed::WeightFormat>,
-        /// Chunks embedded per row (the demo's chunks, repeated).
-        #[arg(long, default_value_t = 616)]
-        chunks: usize,
-        /// Texts per forward pass.
-        #[arg(long, default_value_t = hearth_embed::EmbedderOptions::default().batch_size)]
-        batch_size: usize,
-        /// Skip the ONNX Runtime baseline.
-        #[arg(long)]
-        no_baseline: bool,
-        /// Skip the known-item retrieval suite.
-        #[arg(long)]
-        no_quality: bool,
-        /// Corpus to chunk (default: the bundled demo).
-        #[arg(long)]
-        fixtures: Option<PathBuf>,
-        /// Print the rows as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Embed(hearth_bench::EmbedBench),
     /// Vector search at scale: recall@10 against exact search, p50/p95 query
     /// latency, bytes per vector and build time per codec, through the real
     /// index (compressed scan, rerank from Parquet), next to faiss (installed
     /// from PyPI on first use by scripts/install-search-baseline.sh).
-    Search(crate::commands::SearchBench),
+    Search(hearth_bench::SearchBench),
     /// Local generation per tier: load time, memory added, prefill and decode
     /// tokens/s against the memory-bandwidth bound, next to llama.cpp's
     /// llama-bench on the same GGUF files (built from source on first use by
     /// scripts/install-generate-baseline.sh).
-    Generate(crate::commands::GenerateBench),
+    Generate(hearth_bench::GenerateBench),
     /// Connector throughput: mbox MiB/s (and peak memory) next to Python's
     /// mailbox + email, PDF pages/s next to poppler's pdftotext, and the PDF
     /// text's word overlap with pdftotext's.
-    Connectors(crate::commands::ConnectorsBench),
+    Connectors(hearth_bench::ConnectorsBench),
     /// Snapshot export and import of the generated mail corpus's index, full
     /// and after 1% changed, each next to its unencrypted baseline (a plain
     /// copy of the same files; a plain merge of the index folder).
-    Sync(crate::commands::SyncBench),
+    Sync(hearth_bench::SyncBench),
 }
 
 #[derive(Debug, Args)]
@@ -211,7 +170,7 @@ pub enum SourceCommand {
 #[derive(Debug, Subcommand)]
 pub enum RouterCommand {
     /// Answer labelled questions on every local tier, then fit the router's
-    /// thresholds to them (written to <data-dir>/router.toml).
+    /// thresholds to them (written to `<data-dir>/router.toml`).
     Fit(RouterFitArgs),
     /// The router's current thresholds and where they came from.
     Show,
@@ -226,7 +185,7 @@ pub struct RouterFitArgs {
     /// Use only the first N questions.
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Where to write the fitted thresholds [default: <data-dir>/router.toml].
+    /// Where to write the fitted thresholds [default: router.toml in the data directory].
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -336,7 +295,7 @@ pub enum EvalCommand {
     /// Run a suite: its retrieval part in every search mode (nDCG@10,
     /// recall@10/100, MRR@10, latency) and its assistant part (accuracy,
     /// citations, tier chosen, latency, tokens, cost), as Parquet rows.
-    Run(EvalRunArgs),
+    Run(hearth_eval::runner::EvalRunArgs),
     /// Write a run's report: Markdown and a self-contained HTML page with
     /// SVG charts.
     Report(EvalReportArgs),
@@ -347,41 +306,8 @@ pub enum EvalCommand {
     /// scripts/fetch-routing-data.sh) answered by a weak and a strong tier,
     /// then the confidence gate swept: accuracy per tier, share escalated
     /// against accuracy, and the APGR.
-    Routing(EvalRoutingArgs),
+    Routing(hearth_eval::runner::EvalRoutingArgs),
 }
-
-#[derive(Debug, Clone, Args, Serialize, Deserialize)]
-pub struct EvalRoutingArgs {
-    /// MMLU questions to sample.
-    #[arg(long, default_value_t = 200)]
-    pub mmlu: usize,
-    /// GSM8K problems to sample.
-    #[arg(long, default_value_t = 100)]
-    pub gsm8k: usize,
-    /// The weak and the strong tier, in that order.
-    #[arg(long, value_delimiter = ',', default_value = "micro,local")]
-    pub tiers: Vec<String>,
-    /// Folder with mmlu.jsonl and gsm8k.jsonl [default: fetched into
-    /// ~/.cache/hearth/eval-data by scripts/fetch-routing-data.sh].
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    /// Seed of the question sample and the bootstrap.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Continue a run that was stopped: RUN (an id or a folder), or the
-    /// latest unfinished routing run. Its own options are used; only the
-    /// questions it has not answered yet are asked.
-    #[arg(long, value_name = "RUN", num_args = 0..=1, default_missing_value = LATEST)]
-    #[serde(skip)]
-    pub resume: Option<String>,
-    /// The aggregates as JSON.
-    #[arg(long)]
-    #[serde(skip)]
-    pub json: bool,
-}
-
-/// `--resume` without a run: the latest unfinished one.
-pub const LATEST: &str = "latest";
 
 #[derive(Debug, Args)]
 pub struct EvalReportArgs {
@@ -400,59 +326,6 @@ pub struct EvalCompareArgs {
     pub after: String,
     /// The comparison as JSON.
     #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Clone, Args, Serialize, Deserialize)]
-pub struct EvalRunArgs {
-    /// A suite shipped with Hearth (`fixtures/eval/NAME`: demo, manpages).
-    /// A suite directory holds a retrieval part — BEIR (`corpus.jsonl`,
-    /// `queries.jsonl`, `qrels/test.tsv`) or a `suite.toml` with
-    /// `corpus_dir` (a folder of real files) or `known_items` — and/or an
-    /// assistant part (`suite.toml`: `corpus_dir` and `questions`).
-    #[arg(
-        long,
-        conflicts_with = "suite_dir",
-        required_unless_present_any = ["suite_dir", "resume"]
-    )]
-    pub suite: Option<String>,
-    /// A suite directory: BEIR (`corpus.jsonl`, `queries.jsonl`,
-    /// `qrels/test.tsv`) or a `suite.toml` naming a folder or known items.
-    #[arg(long)]
-    pub suite_dir: Option<PathBuf>,
-    /// Search modes to compare, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "bm25,vector,hybrid")]
-    pub modes: Vec<String>,
-    /// Only the first N queries (and questions).
-    #[arg(long, conflicts_with = "sample")]
-    pub limit: Option<usize>,
-    /// Only N queries (and questions) drawn at random with `--seed`.
-    #[arg(long)]
-    pub sample: Option<usize>,
-    /// Run only this part of the suite: `retrieval` or `assistant`
-    /// (default: every part the suite has).
-    #[arg(long, value_parser = ["retrieval", "assistant"])]
-    pub only: Option<String>,
-    /// Most tokens per answer in the assistant part (default from the config, else 96).
-    #[arg(long)]
-    pub max_tokens: Option<usize>,
-    /// Configurations of the assistant part, comma-separated: `routed` (the
-    /// router chooses, escalating as `hearth ask` does) and any tier to
-    /// force every request onto (`micro`, `local`, `larger`, `cloud`).
-    #[arg(long, value_delimiter = ',', default_value = "routed")]
-    pub configs: Vec<String>,
-    /// Seed of `--sample` and of the bootstrap confidence intervals.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Continue a run that was stopped: RUN (an id or a folder), or the
-    /// latest unfinished suite run. Its own options are used; only what it
-    /// has not measured yet is run.
-    #[arg(long, value_name = "RUN", num_args = 0..=1, default_missing_value = LATEST)]
-    #[serde(skip)]
-    pub resume: Option<String>,
-    /// The run's aggregate metrics as JSON, keyed by mode and metric.
-    #[arg(long)]
-    #[serde(skip)]
     pub json: bool,
 }
 
@@ -490,4 +363,47 @@ pub struct DemoArgs {
     /// installs the generator models on first use).
     #[arg(long, default_value_t = 2)]
     pub answers: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::{CommandFactory, Parser};
+
+    /// Every command line made of subcommand names alone, for the commands
+    /// whose arguments are all optional: their defaults must parse (a
+    /// renamed value once broke `hearth bench embed` as documented).
+    fn leaves(cmd: &clap::Command, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        let subs: Vec<_> = cmd.get_subcommands().collect();
+        if subs.is_empty() {
+            if !cmd.get_arguments().any(|a| a.is_required_set()) {
+                out.push(path.clone());
+            }
+            return;
+        }
+        for sub in subs {
+            path.push(sub.get_name().to_owned());
+            leaves(sub, path, out);
+            path.pop();
+        }
+    }
+
+    #[test]
+    fn every_command_parses_with_its_defaults() {
+        Cli::command().debug_assert();
+        let mut lines = Vec::new();
+        leaves(&Cli::command(), &mut Vec::new(), &mut lines);
+        assert!(lines.len() > 20, "{lines:?}");
+        assert!(lines.iter().any(|l| l == &["bench", "embed"]), "{lines:?}");
+        for line in lines {
+            let argv = std::iter::once("hearth".to_owned()).chain(line.iter().cloned());
+            match Cli::try_parse_from(argv) {
+                Ok(_) => {}
+                // Required only in some combinations (`eval run` needs a suite
+                // unless it resumes): nothing defaulted failed to parse.
+                Err(e) if e.kind() == clap::error::ErrorKind::MissingRequiredArgument => {}
+                Err(e) => panic!("`hearth {}` with its defaults: {e}", line.join(" ")),
+            }
+        }
+    }
 }

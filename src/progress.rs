@@ -2,7 +2,7 @@
 //! output goes through them (`MultiProgress::suspend`), so a log line prints
 //! above the bars instead of tearing through them.
 
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::MultiProgress;
 use std::io::Write;
 use std::sync::Mutex;
 
@@ -37,21 +37,4 @@ impl Write for LogWriter {
     fn flush(&mut self) -> std::io::Result<()> {
         std::io::stderr().flush()
     }
-}
-
-/// A bar over `total` answers of an eval run, `done` of them measured by an
-/// earlier attempt; hidden when stderr is not a terminal (the caller then
-/// prints a line per answer).
-pub fn answer_bar(total: usize, done: usize) -> ProgressBar {
-    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        ProgressBar::new(total as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("answering {bar:30} {pos}/{len} {msg} ({eta} left)")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_position(done as u64);
-    bar
 }

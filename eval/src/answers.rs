@@ -36,6 +36,7 @@ pub const ROUTED: &str = "routed";
 /// One question's answer under one configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AnswerResult {
+    /// Id of the question answered.
     pub query_id: String,
     /// [`ROUTED`], or the tier every request was forced onto.
     pub config: String,
@@ -49,6 +50,7 @@ pub struct AnswerResult {
     pub cited_gold: bool,
     /// Generation calls made (a cascade makes several).
     pub attempts: u32,
+    /// Some generation call of the request went to the cloud tier.
     pub escalated_to_cloud: bool,
     /// The whole request.
     pub latency_ms: f64,
@@ -56,8 +58,11 @@ pub struct AnswerResult {
     pub retrieval_ms: f64,
     /// Stage: every generation call (local or cloud) together.
     pub generation_ms: f64,
+    /// Prompt tokens over all generation calls.
     pub prompt_tokens: u64,
+    /// Completion tokens over all generation calls.
     pub completion_tokens: u64,
+    /// Priced cost of all generation calls, in US dollars.
     pub cost_usd: f64,
     /// The process's peak resident set size since its configuration began.
     pub peak_rss_bytes: u64,
@@ -66,39 +71,56 @@ pub struct AnswerResult {
 /// One tier's share of the answers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TierSummary {
+    /// Requests this tier answered.
     pub requests: u64,
     /// Share of all requests this tier answered.
     pub share: f64,
+    /// Share of this tier's answers that were correct.
     pub accuracy: f64,
+    /// Median request latency, in milliseconds.
     pub p50_ms: f64,
+    /// 95th-percentile request latency, in milliseconds.
     pub p95_ms: f64,
+    /// 99th-percentile request latency, in milliseconds.
     pub p99_ms: f64,
 }
 
 /// The assistant part of a run under one configuration, aggregated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AnswerSummary {
+    /// Questions answered under this configuration.
     pub questions: u64,
+    /// Share of answers containing the gold answer.
     pub accuracy: f64,
     /// 95% bootstrap confidence interval of the accuracy.
     pub accuracy_ci95: Option<(f64, f64)>,
+    /// Mean token F1 of the replies against the gold answers.
     pub f1: f64,
+    /// Share of answers whose supported citations name the gold document.
     pub citation_accuracy: f64,
     /// Share of requests answered on a local tier.
     pub local_share: f64,
     /// Share of requests that reached the cloud.
     pub cloud_share: f64,
+    /// Median end-to-end request latency, in milliseconds.
     pub p50_ms: f64,
+    /// 95th-percentile end-to-end request latency, in milliseconds.
     pub p95_ms: f64,
+    /// 99th-percentile end-to-end request latency, in milliseconds.
     pub p99_ms: f64,
     /// Latency of the retrieval stage.
     pub retrieval_p50_ms: f64,
+    /// 95th-percentile latency of the retrieval stage, in milliseconds.
     pub retrieval_p95_ms: f64,
     /// Latency of the generation stage.
     pub generation_p50_ms: f64,
+    /// 95th-percentile latency of the generation stage, in milliseconds.
     pub generation_p95_ms: f64,
+    /// Total cost of all requests, in US dollars.
     pub cost_usd: f64,
+    /// Cost per 1,000 requests, in US dollars.
     pub cost_per_1k_usd: f64,
+    /// Prompt plus completion tokens over all requests.
     pub tokens: u64,
     /// Highest resident set size while this configuration ran.
     pub peak_rss_bytes: u64,

@@ -13,23 +13,31 @@ use std::path::Path;
 /// One query and its target document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KnownItem {
+    /// Unique id of the item within its suite.
     pub id: String,
+    /// The query whose only relevant document is this item's text.
     pub query: String,
+    /// The target document's text.
     pub text: String,
 }
 
 /// A set of known items; every item's text is a candidate for every query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnownItemSuite {
+    /// The items, in file order; item `i`'s text is query `i`'s target.
     pub items: Vec<KnownItem>,
 }
 
 /// nDCG@k and recall@k of a suite (one relevant document per query).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct KnownItemScores {
+    /// Number of queries scored.
     pub queries: usize,
+    /// The cut-off rank of both figures.
     pub k: usize,
+    /// Mean nDCG@k (one relevant document, so 1/log2(rank + 1) or 0).
     pub ndcg: f64,
+    /// Share of queries whose target ranks within the top `k`.
     pub recall: f64,
 }
 

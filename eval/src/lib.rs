@@ -8,16 +8,15 @@
 pub mod agreement;
 pub mod answers;
 pub mod checkpoint;
-pub mod corpus;
 pub mod known_item;
 pub mod metrics;
 pub mod report;
 pub mod results;
 pub mod routing;
+pub mod runner;
 pub mod stats;
 pub mod suite;
 pub mod svg;
-pub mod vectors;
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -25,18 +24,26 @@ use std::path::{Path, PathBuf};
 /// Errors of the eval crate.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
+    /// Reading or writing `path` failed.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file or directory involved.
         path: PathBuf,
+        /// The underlying I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// A polars (dataframe) computation failed; holds its message.
     #[error("analytics: {0}")]
     Analytics(String),
+    /// A line of a JSONL file could not be parsed.
     #[error("{}:{line}: {reason}", path.display())]
     Parse {
+        /// The file being read.
         path: PathBuf,
+        /// 1-based line number of the malformed entry.
         line: usize,
+        /// The parser's message.
         reason: String,
     },
 }
@@ -49,10 +56,15 @@ pub(crate) fn polars_error(e: polars::prelude::PolarsError) -> EvalError {
 /// One question with its gold answer and gold source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Question {
+    /// Unique id of the question within its set.
     pub id: String,
+    /// The question text, as a user would ask it.
     pub question: String,
+    /// The gold answer.
     pub answer: String,
+    /// Gold document's path relative to the corpus root (`#Message-ID` for a mail).
     pub gold_uri: String,
+    /// Source kind of the gold document (`note`, `mail`, ...).
     pub kind: String,
 }
 
@@ -106,21 +118,23 @@ pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>,
 
 /// Retrieval quality over a question set, from the gold rank of each question.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RetrievalSummary {
+pub struct RankSummary {
+    /// Number of questions summarised.
     pub questions: usize,
     /// Share of questions whose gold document is in the top `k`.
     pub hit_rate: f64,
+    /// The cut-off rank `hit_rate` counts hits within.
     pub k: usize,
     /// Mean reciprocal rank (0 for a miss).
     pub mrr: f64,
 }
 
-impl RetrievalSummary {
+impl RankSummary {
     /// Summarises gold ranks (`None` = not retrieved) at cut-off `k`.
     ///
     /// ```
-    /// use hearth_eval::RetrievalSummary;
-    /// let s = RetrievalSummary::from_ranks(&[Some(1), Some(4), None, Some(2)], 3);
+    /// use hearth_eval::RankSummary;
+    /// let s = RankSummary::from_ranks(&[Some(1), Some(4), None, Some(2)], 3);
     /// assert_eq!(s.hit_rate, 0.5);
     /// assert!((s.mrr - (1.0 + 0.25 + 0.5) / 4.0).abs() < 1e-12);
     /// ```

@@ -30,7 +30,9 @@ use crate::svg::{Bars, Lines, bar_chart, cdf, escape, line_chart};
 /// A run's context and aggregates, ready to render.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The run's context from `run.json`.
     pub info: RunInfo,
+    /// Retrieval metrics per search mode; empty when the run has no retrieval file.
     pub retrieval: BTreeMap<String, RetrievalSummary>,
     /// The assistant part per configuration (routed, or forced onto a tier).
     pub assistant: BTreeMap<String, AnswerSummary>,
@@ -378,7 +380,9 @@ fn latencies(path: &Path) -> Result<BTreeMap<String, Vec<f64>>, EvalError> {
 pub struct Comparison {
     /// `hybrid ndcg@10`, `assistant accuracy`, …
     pub metric: String,
+    /// The metric in the first run.
     pub before: f64,
+    /// The metric in the second run.
     pub after: f64,
     /// The first run's 95% interval.
     pub before_ci: (f64, f64),

@@ -31,7 +31,9 @@ pub const RUN_FILE: &str = "run.json";
 /// What a run measured and on what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunInfo {
+    /// Run id and folder name: the start time (UTC) and the suite name.
     pub run_id: String,
+    /// Name of the suite the run measured.
     pub suite: String,
     /// RFC 3339, UTC.
     pub started: String,
@@ -39,8 +41,11 @@ pub struct RunInfo {
     pub git_revision: String,
     /// CPU model and core count.
     pub machine: String,
+    /// Id of the embedding model used; empty for a run that embeds nothing (routing).
     pub embedding_model: String,
+    /// Hearth's crate version that made the run.
     pub hearth_version: String,
+    /// Seed for the run's randomness (sampling, bootstrap intervals).
     pub seed: u64,
     /// The options the run was started with (as the command line parsed
     /// them), so that resuming it measures the same thing.
@@ -55,34 +60,49 @@ pub struct RunInfo {
 /// One query's result under one configuration (search mode).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueryResult {
+    /// Id of the query.
     pub query_id: String,
+    /// Search mode the query ran under (`vector`, `bm25`, `hybrid`, ...).
     pub mode: String,
+    /// nDCG@10 against the graded relevance judgements.
     pub ndcg_at_10: f64,
+    /// Share of the relevant documents in the top 10.
     pub recall_at_10: f64,
+    /// Share of the relevant documents in the top 100.
     pub recall_at_100: f64,
+    /// Reciprocal rank of the first relevant document in the top 10, else 0.
     pub mrr_at_10: f64,
     /// Rank of the first relevant document (1-based), if retrieved.
     pub first_relevant: Option<u32>,
+    /// Time the search took, in milliseconds.
     pub latency_ms: f64,
 }
 
 /// Aggregates of one configuration.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RetrievalSummary {
+    /// Queries aggregated.
     pub queries: u64,
+    /// Mean nDCG@10.
     #[serde(rename = "ndcg@10")]
     pub ndcg_at_10: f64,
     /// 95% bootstrap confidence interval of the mean nDCG@10.
     #[serde(rename = "ndcg@10_ci95")]
     pub ndcg_ci: Option<(f64, f64)>,
+    /// Mean recall@10.
     #[serde(rename = "recall@10")]
     pub recall_at_10: f64,
+    /// Mean recall@100.
     #[serde(rename = "recall@100")]
     pub recall_at_100: f64,
+    /// Mean MRR@10.
     #[serde(rename = "mrr@10")]
     pub mrr_at_10: f64,
+    /// Median search latency, in milliseconds.
     pub p50_ms: f64,
+    /// 95th-percentile search latency, in milliseconds.
     pub p95_ms: f64,
+    /// 99th-percentile search latency, in milliseconds.
     pub p99_ms: f64,
 }
 

@@ -29,11 +29,14 @@ use crate::EvalError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Benchmark {
+    /// MMLU: multiple choice, answered with a letter `A`–`D`.
     Mmlu,
+    /// GSM8K: grade-school maths word problems, answered with a number.
     Gsm8k,
 }
 
 impl Benchmark {
+    /// The benchmark's lowercase name, as serialized: `mmlu` or `gsm8k`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Mmlu => "mmlu",
@@ -45,7 +48,9 @@ impl Benchmark {
 /// One benchmark question: the prompt to send and how to check a reply.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RoutingQuestion {
+    /// Question id: the benchmark and the line's index (`mmlu-12`).
     pub id: String,
+    /// The benchmark the question comes from.
     pub benchmark: Benchmark,
     /// MMLU topic, or `gsm8k`.
     pub topic: String,
@@ -223,8 +228,11 @@ pub fn is_correct(question: &RoutingQuestion, reply: &str) -> bool {
 /// One question's replies on the weak and the strong tier.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PairOutcome {
+    /// The weak tier's reply was correct.
     pub weak_correct: bool,
+    /// Mean token log-probability of the weak tier's reply.
     pub weak_logprob: f64,
+    /// The strong tier's reply was correct.
     pub strong_correct: bool,
 }
 
@@ -235,6 +243,7 @@ pub struct SweepPoint {
     pub threshold: f64,
     /// Share of questions sent to the strong tier.
     pub escalated: f64,
+    /// Share of questions answered correctly under this gate.
     pub accuracy: f64,
     /// Performance gap recovered: (router − weak) / (strong − weak).
     pub pgr: f64,
@@ -308,14 +317,23 @@ pub const GATE_OPTION: &str = "gate_min_logprob";
 /// One question answered on one tier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoutingRow {
+    /// Id of the benchmark question.
     pub query_id: String,
+    /// The benchmark the question comes from.
     pub benchmark: Benchmark,
+    /// MMLU topic, or `gsm8k`.
     pub topic: String,
+    /// The tier that answered.
     pub tier: String,
+    /// The reply was correct.
     pub correct: bool,
+    /// Mean token log-probability of the reply.
     pub mean_logprob: f64,
+    /// Time the generation took, in milliseconds.
     pub latency_ms: f64,
+    /// Tokens of the prompt.
     pub prompt_tokens: u64,
+    /// Tokens generated.
     pub completion_tokens: u64,
 }
 
@@ -351,8 +369,11 @@ pub fn write_routing(
 /// The router figures of one group of questions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RouterFigures {
+    /// Questions answered on both tiers (the sweep's outcomes).
     pub questions: usize,
+    /// Area under PGR against the share escalated (0–1 when the strong tier is better).
     pub apgr: f64,
+    /// The gate at each distinct threshold, ordered by share escalated.
     pub sweep: Vec<SweepPoint>,
     /// The point of the fitted router's own threshold, when known.
     pub gate: Option<SweepPoint>,
@@ -361,10 +382,13 @@ pub struct RouterFigures {
 /// Accuracy per tier and the gate's sweep, per group (`all`, `mmlu`, `gsm8k`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RoutingSummary {
+    /// Name of the weak (first, cheaper) tier.
     pub weak: String,
+    /// Name of the strong tier questions escalate to.
     pub strong: String,
     /// Accuracy per tier, then per group.
     pub tiers: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>,
+    /// Router figures per group (`all`, `mmlu`, `gsm8k`).
     pub router: std::collections::BTreeMap<String, RouterFigures>,
 }
 

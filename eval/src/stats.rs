@@ -2,13 +2,13 @@
 //! is the only writer): live documents per source kind per month, the chunk
 //! length distribution, and the index's size by component.
 //!
-//! Liveness follows the store's rules exactly — the version with the greatest
-//! (hybrid logical clock, device, sequence) wins, whichever segment it came
-//! in, and a tombstone hides every version up to its own — so the figures
-//! agree with `hearth status`, on a merged index too.
+//! Liveness is the store's own ([`hearth_store::Index::live_documents`]:
+//! which segment holds each live document's live version), joined onto the
+//! scanned tables, so the figures agree with `hearth status`, on a merged
+//! index too.
 
 use crate::EvalError;
-use hearth_store::Manifest;
+use hearth_store::{Index, Manifest, StoreError};
 use polars::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -19,20 +19,28 @@ pub const LENGTH_BUCKET: u32 = 200;
 /// Live documents of one source kind dated in one month.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceMonth {
+    /// Source kind (`mail`, `document`, `message`, `screenshot`).
     pub kind: String,
     /// `YYYY-MM` (UTC), or `undated`.
     pub month: String,
+    /// Live documents of this kind in this month.
     pub documents: u64,
 }
 
 /// Distribution of live chunk lengths, in characters.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LengthDistribution {
+    /// Live chunks measured.
     pub chunks: u64,
+    /// Mean chunk length, in characters.
     pub mean: f64,
+    /// Median chunk length, in characters.
     pub p50: f64,
+    /// 90th-percentile chunk length, in characters.
     pub p90: f64,
+    /// 99th-percentile chunk length, in characters.
     pub p99: f64,
+    /// Longest chunk, in characters.
     pub max: u64,
     /// `(bucket start, chunks)` for buckets of [`LENGTH_BUCKET`] characters.
     pub histogram: Vec<(u64, u64)>,
@@ -41,14 +49,18 @@ pub struct LengthDistribution {
 /// Bytes on disk of one part of the index.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Component {
+    /// What the part is: `documents`, `chunk vectors (f32)`, `manifest`, ...
     pub name: String,
+    /// Its size on disk, in bytes.
     pub bytes: u64,
 }
 
 /// What `hearth stats` shows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IndexAnalytics {
+    /// Live documents per source kind and month, sorted by kind then month.
     pub by_source_month: Vec<SourceMonth>,
+    /// Distribution of the live chunks' lengths.
     pub chunk_lengths: LengthDistribution,
     /// On disk, by component (Parquet column sizes as stored, compressed).
     pub size_on_disk: Vec<Component>,
@@ -68,9 +80,17 @@ use crate::polars_error as pl;
 /// # Ok::<(), hearth_eval::EvalError>(())
 /// ```
 pub fn analyse(dir: &Path) -> Result<IndexAnalytics, EvalError> {
-    let manifest = Manifest::load(dir)
-        .map_err(|e| EvalError::Analytics(e.to_string()))?
-        .ok_or_else(|| EvalError::Analytics(format!("no index at {}", dir.display())))?;
+    let index = match Index::open(dir) {
+        Ok(index) => index,
+        Err(StoreError::NoIndex(_)) => {
+            return Err(EvalError::Analytics(format!(
+                "no index at {}",
+                dir.display()
+            )));
+        }
+        Err(e) => return Err(EvalError::Analytics(e.to_string())),
+    };
+    let manifest = index.manifest();
     let seg_dir = dir.join("segments");
     let path = |seq: u64, table: &str| seg_dir.join(format!("{seq:08}.{table}.parquet"));
     let scan = |p: PathBuf| {
@@ -92,7 +112,7 @@ pub fn analyse(dir: &Path) -> Result<IndexAnalytics, EvalError> {
                 max: 0,
                 histogram: Vec::new(),
             },
-            size_on_disk: size_on_disk(dir, &manifest),
+            size_on_disk: size_on_disk(dir, manifest),
             codes_in_memory_bytes: 0,
         });
     }
@@ -100,67 +120,29 @@ pub fn analyse(dir: &Path) -> Result<IndexAnalytics, EvalError> {
     let mut chunks = Vec::new();
     for seg in &manifest.segments {
         let seq = lit(seg.seq as i64).alias("seq");
-        let mut documents = scan(path(seg.seq, "documents"))?;
-        let schema = documents.collect_schema().map_err(pl)?;
-        // Segments written before versions existed read as version 0.
-        let hlc = if schema.contains("hlc") {
-            col("hlc").cast(DataType::UInt64)
-        } else {
-            lit(0u64)
-        };
-        let device = if schema.contains("device") {
-            col("device")
-        } else {
-            lit("")
-        };
-        docs.push(documents.select([
+        docs.push(scan(path(seg.seq, "documents"))?.select([
             col("doc_id"),
             col("kind"),
             col("timestamp"),
-            hlc.alias("hlc"),
-            device.alias("device"),
             seq.clone(),
         ]));
         chunks.push(scan(path(seg.seq, "chunks"))?.select([col("doc_id"), col("text"), seq]));
     }
-    let docs = concat(docs, UnionArgs::default()).map_err(pl)?;
-    let by_doc = || Selector::ByName {
-        names: Arc::new([PlSmallStr::from("doc_id")]),
-        strict: true,
-    };
-    // The last writer's version per document, then the latest tombstone.
-    let newest = docs
-        .sort(["hlc", "device", "seq"], SortMultipleOptions::default())
-        .unique_stable(Some(by_doc()), UniqueKeepStrategy::Last);
-    let tombs = &manifest.tombstones;
-    let ids: Vec<&str> = tombs.iter().map(|t| t.doc_id.as_str()).collect();
-    let hlcs: Vec<u64> = tombs.iter().map(|t| t.hlc).collect();
-    let devices: Vec<&str> = tombs.iter().map(|t| t.device.as_str()).collect();
-    let seqs: Vec<i64> = tombs.iter().map(|t| t.seq as i64).collect();
-    let tombstones = df!("doc_id" => ids, "t_hlc" => hlcs, "t_device" => devices, "t_seq" => seqs)
+    // Each live document in the segment holding its live version, as the
+    // store decides it.
+    let (ids, seqs): (Vec<&str>, Vec<i64>) = index
+        .live_documents()
+        .map(|(id, seq)| (id, seq as i64))
+        .unzip();
+    let live_keys = df!("doc_id" => ids, "seq" => seqs).map_err(pl)?.lazy();
+    let live = concat(docs, UnionArgs::default())
         .map_err(pl)?
-        .lazy()
-        .sort(
-            ["t_hlc", "t_device", "t_seq"],
-            SortMultipleOptions::default(),
-        )
-        .unique_stable(Some(by_doc()), UniqueKeepStrategy::Last);
-    // (hlc, device, seq) > (t_hlc, t_device, t_seq), lexicographically.
-    let after_tombstone = col("hlc")
-        .gt(col("t_hlc"))
-        .or(col("hlc").eq(col("t_hlc")).and(
-            col("device").gt(col("t_device")).or(col("device")
-                .eq(col("t_device"))
-                .and(col("seq").gt(col("t_seq")))),
-        ));
-    let live = newest
         .join(
-            tombstones,
-            [col("doc_id")],
-            [col("doc_id")],
-            JoinArgs::new(JoinType::Left),
+            live_keys,
+            [col("doc_id"), col("seq")],
+            [col("doc_id"), col("seq")],
+            JoinArgs::new(JoinType::Inner),
         )
-        .filter(col("t_hlc").is_null().or(after_tombstone))
         .select([col("doc_id"), col("kind"), col("timestamp"), col("seq")])
         .cache();
 
@@ -277,7 +259,7 @@ pub fn analyse(dir: &Path) -> Result<IndexAnalytics, EvalError> {
             max: f("max")? as u64,
             histogram,
         },
-        size_on_disk: size_on_disk(dir, &manifest),
+        size_on_disk: size_on_disk(dir, manifest),
         codes_in_memory_bytes,
     })
 }

@@ -29,18 +29,23 @@ use crate::known_item::KnownItem;
 /// One corpus document of a BEIR or known-item suite.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct CorpusDoc {
+    /// Corpus id, as the qrels name the document (`_id` in BEIR).
     #[serde(rename = "_id")]
     pub id: String,
+    /// The document's title; empty when the file gives none.
     #[serde(default)]
     pub title: String,
+    /// The document's text.
     pub text: String,
 }
 
 /// One query.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct SuiteQuery {
+    /// Query id, as the qrels name the query (`_id` in BEIR).
     #[serde(rename = "_id")]
     pub id: String,
+    /// The query text.
     pub text: String,
 }
 
@@ -80,7 +85,9 @@ impl Corpus {
 pub struct RetrievalSuite {
     /// The suite directory's name.
     pub name: String,
+    /// The documents the queries search.
     pub corpus: Corpus,
+    /// The queries, in file order.
     pub queries: Vec<SuiteQuery>,
     /// Relevance grade (> 0) of each judged document, per query id.
     pub qrels: HashMap<String, HashMap<String, u32>>,
@@ -133,9 +140,11 @@ fn resolve(dir: &Path, rel: &Path) -> Result<PathBuf, EvalError> {
 /// sources over a folder corpus (`suite.toml`: `corpus_dir` and `questions`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AssistantSuite {
+    /// The suite directory's name.
     pub name: String,
     /// Always [`Corpus::Folder`].
     pub corpus: Corpus,
+    /// Questions with gold answers and gold sources, in file order.
     pub questions: Vec<crate::Question>,
 }
 

@@ -34,23 +34,32 @@ const COLOURS: [&str; 6] = [
 pub struct Bars<'a> {
     /// The `data-chart` name.
     pub name: &'a str,
+    /// Title drawn above the chart.
     pub title: &'a str,
+    /// Series names, in legend order; each group has one value per series.
     pub series: Vec<String>,
     /// Group label and one value per series.
     pub groups: Vec<(String, Vec<f64>)>,
+    /// Top of the y axis; bars are clipped to it (1 when not positive).
     pub y_max: f64,
+    /// Label of the y axis.
     pub y_label: &'a str,
 }
 
 /// Lines through points, drawn as steps (for a CDF) or straight.
 #[derive(Debug, Clone)]
 pub struct Lines<'a> {
+    /// The `data-chart` name.
     pub name: &'a str,
+    /// Title drawn above the chart.
     pub title: &'a str,
     /// Series name and its points, in x order.
     pub series: Vec<(String, Vec<(f64, f64)>)>,
+    /// Label of the x axis.
     pub x_label: &'a str,
+    /// Label of the y axis.
     pub y_label: &'a str,
+    /// Draw each series as steps (a CDF) rather than straight segments.
     pub steps: bool,
 }
 

@@ -1,16 +1,14 @@
-//! `hearth compact`: merge the index's segments and drop dead rows, under the
-//! writer lock so no indexing run is committing at the same time.
+//! `hearth compact`: merge the index's segments and drop dead rows, through the
+//! index's writer, so no indexing run is committing at the same time.
 
 use crate::cli::CompactArgs;
-use crate::context::{Context, lock_path};
+use crate::context::Context;
 use anyhow::Result;
-use hearth_ingest::WriterLock;
 use hearth_store::{CompactionPolicy, Index};
 use std::process::ExitCode;
 
 pub fn run(ctx: &Context, args: &CompactArgs) -> Result<ExitCode> {
-    let _lock = WriterLock::acquire(&lock_path(&ctx.data_dir))?;
-    let mut index = Index::open(&ctx.index_dir())?;
+    let mut index = Index::open_writer(&ctx.data().index())?;
     let summary = index.compact(&CompactionPolicy::default())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);

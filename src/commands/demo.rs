@@ -3,23 +3,25 @@
 //! the corpus's questions — a few in full, then the hit rate over all of them —
 //! and then answers a few of them with the local tiers, with citations.
 
-use super::index::{index_sources, print_report};
+use super::index::{print_report, run_with_bars};
 use super::search::print_hit;
 use crate::cli::DemoArgs;
-use crate::context::{Context, index_dir};
+use crate::context::Context;
 use anyhow::{Context as _, Result};
-use hearth_assistant::meter::MeterLog;
-use hearth_assistant::{AskOptions, Assistant, Retriever, Router};
-use hearth_eval::{RetrievalSummary, load_questions};
+use hearth_app::{AssistantSetup, DataDir};
+use hearth_assistant::{AskOptions, Retriever};
+use hearth_eval::{RankSummary, load_questions};
 use hearth_store::Index;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Questions shown with their hits.
 const SHOWN: usize = 4;
 
 pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
-    let fixtures = args.fixtures.clone().unwrap_or_else(default_fixtures);
+    let fixtures = match &args.fixtures {
+        Some(f) => f.clone(),
+        None => ctx.share().demo_fixtures()?,
+    };
     let questions_path = fixtures.join("questions.jsonl");
     let questions = load_questions(&questions_path).with_context(|| {
         format!(
@@ -28,22 +30,17 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
         )
     })?;
     let embedder = ctx.embedder()?;
-    let data_dir = ctx.data_dir.join("demo");
+    let data_dir = ctx.data().demo();
     println!(
         "indexing {} into {}",
         fixtures.display(),
-        data_dir.display()
+        data_dir.root().display()
     );
-    let report = index_sources(
-        &embedder,
-        &data_dir,
-        std::slice::from_ref(&fixtures),
-        hearth_ingest::COMMIT_CHUNKS,
-        ctx.codec.as_ref(),
-    )?;
+    let session = ctx.index_session_in(&embedder, data_dir.clone());
+    let report = run_with_bars(&session, std::slice::from_ref(&fixtures))?;
     print_report(&report);
-    let index = Index::open(&index_dir(&data_dir))?;
-    let retriever = Retriever::new(&embedder, &index)?.with_options(ctx.search.clone());
+    let index = Index::open(&data_dir.index())?;
+    let retriever = Retriever::new(&embedder, &index)?.with_options(ctx.config().search.clone());
     let mut ranks = Vec::with_capacity(questions.len());
     for (i, q) in questions.iter().enumerate() {
         let hits = retriever.search(&q.question, 5.max(args.k))?;
@@ -57,7 +54,7 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
             }
         }
     }
-    let summary = RetrievalSummary::from_ranks(&ranks, 5);
+    let summary = RankSummary::from_ranks(&ranks, 5);
     println!(
         "\nall {} demo questions: gold document in the top 5 for {:.0}% (MRR {:.2})",
         summary.questions,
@@ -74,7 +71,7 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
     }
     println!(
         "try: hearth --data-dir {} search \"your question\"   (or: ask \"your question\")",
-        data_dir.display()
+        data_dir.root().display()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -83,15 +80,15 @@ pub fn run(ctx: &Context, args: &DemoArgs) -> Result<ExitCode> {
 /// document was cited.
 fn answer_questions(
     ctx: &Context,
-    data_dir: &Path,
+    data_dir: &DataDir,
     retriever: Retriever<'_>,
     questions: &[hearth_eval::Question],
 ) -> Result<()> {
-    let generators = super::ask::generators(ctx, None)?;
-    let tiers: Vec<_> = generators.keys().copied().collect();
-    let router = Router::new(super::ask::router_config(&ctx.data_dir)?, &tiers, false);
-    let mut assistant = Assistant::new(retriever, generators, router)
-        .with_metering(MeterLog::new(data_dir), ctx.prices.clone());
+    let mut assistant = AssistantSetup::new(ctx)
+        .local_only()
+        .without_task_classifier()
+        .meter_into(Some(data_dir.clone()))
+        .build(retriever)?;
     for q in questions {
         println!("\n? {}", q.question);
         let answer = assistant.ask(&q.question, &AskOptions::default(), |_, _| {}, |_| {})?;
@@ -133,9 +130,4 @@ fn answer_questions(
         );
     }
     Ok(())
-}
-
-/// `fixtures/demo` under the current directory, else in the source checkout.
-pub(crate) fn default_fixtures() -> PathBuf {
-    super::checkout_path("fixtures/demo")
 }

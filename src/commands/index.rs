@@ -2,27 +2,22 @@
 //! terminal and a summary (or `--json` run summary) at the end.
 
 use crate::cli::IndexArgs;
-use crate::context::{Context, embedding_spec, index_dir, ingest_db, lock_path};
-use anyhow::{Result, bail};
-use hearth_embed::Embedder;
-use hearth_ingest::{IndexReport, Indexer, IngestState, ProgressEvent, Source, WriterLock};
-use hearth_store::codec::CodecSpec;
-use hearth_store::{CompactionPolicy, Index};
+use crate::context::Context;
+use anyhow::Result;
+use hearth_app::{AppError, IndexSession};
+use hearth_ingest::{IndexReport, ProgressEvent};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 pub fn run(ctx: &Context, args: &IndexArgs) -> Result<ExitCode> {
     let embedder = ctx.embedder()?;
-    let report = index_sources(
-        &embedder,
-        &ctx.data_dir,
-        &args.paths,
-        args.commit_chunks,
-        ctx.codec.as_ref(),
-    )?;
+    let session = ctx
+        .index_session(&embedder)
+        .with_commit_chunks(args.commit_chunks);
+    let report = run_with_bars(&session, &args.paths)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -31,71 +26,16 @@ pub fn run(ctx: &Context, args: &IndexArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Indexes the sources for `paths` (adding new paths as sources), or every
-/// source when `paths` is empty, into the index under `data_dir`; switches the
-/// index to `codec` when given, and compacts afterwards when the default
-/// [`CompactionPolicy`] says the index has too many segments or dead rows.
-pub fn index_sources(
-    embedder: &Arc<Embedder>,
-    data_dir: &Path,
-    paths: &[PathBuf],
-    commit_chunks: usize,
-    codec: Option<&CodecSpec>,
-) -> Result<IndexReport> {
-    let _lock = WriterLock::acquire(&lock_path(data_dir))?;
-    let mut state = IngestState::open(&ingest_db(data_dir))?;
-    let sources = resolve_sources(&state, paths)?;
-    let mut index = Index::open_or_create(&index_dir(data_dir), &embedding_spec(embedder))?;
-    if let Some(codec) = codec {
-        index.set_codec(codec)?;
-    }
-    let run_id = state.begin_run()?;
+/// Runs `session` over `paths` with a progress bar per stage on a terminal.
+pub fn run_with_bars(session: &IndexSession, paths: &[PathBuf]) -> Result<IndexReport, AppError> {
     let bars = Arc::new(StageBars::new());
-    let indexer = Indexer::new(Arc::clone(embedder))?.with_commit_chunks(commit_chunks);
     let progress = {
         let bars = Arc::clone(&bars);
         Arc::new(move |event: ProgressEvent<'_>| bars.update(&event))
     };
-    let result = indexer.run(&mut index, &mut state, &sources, progress);
+    let result = session.run(paths, Some(progress));
     bars.finish();
-    match &result {
-        Ok(report) => state.finish_run(run_id, "ok", &serde_json::to_string(report)?)?,
-        Err(err) => state.finish_run(run_id, &format!("failed: {err}"), "{}")?,
-    }
-    let report = result?;
-    if let Some(c) = index.maybe_compact(&CompactionPolicy::default())? {
-        tracing::info!(
-            "compacted {} segments into {} ({} → {} rows)",
-            c.segments_before,
-            c.segments_after,
-            c.rows_before,
-            c.rows_after
-        );
-    }
-    Ok(report)
-}
-
-fn resolve_sources(state: &IngestState, paths: &[PathBuf]) -> Result<Vec<Source>> {
-    if paths.is_empty() {
-        let sources = state.sources()?;
-        if sources.is_empty() {
-            bail!(
-                "no sources configured: run `hearth source add auto PATH` or `hearth index PATH`"
-            );
-        }
-        return Ok(sources);
-    }
-    let known = state.sources()?;
-    let mut out = Vec::with_capacity(paths.len());
-    for path in paths {
-        let canonical =
-            std::fs::canonicalize(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        match known.iter().find(|s| s.path == canonical) {
-            Some(source) => out.push(source.clone()),
-            None => out.push(state.add_source(None, "auto", &canonical)?),
-        }
-    }
-    Ok(out)
+    result
 }
 
 /// One progress bar per stage (read: bytes, embed: chunks, write: segments),
@@ -193,8 +133,31 @@ pub fn print_report(r: &IndexReport) {
     }
     if !r.failed.is_empty() {
         println!("{} item(s) failed and will be retried:", r.failed.len());
+        // One line per distinct reason: three screenshots without OCR are one
+        // problem with one fix, not three.
+        let mut by_reason: Vec<(&str, Vec<&hearth_ingest::ItemFailure>)> = Vec::new();
         for f in &r.failed {
-            println!("  {} [{}]: {}", f.path.display(), f.position, f.reason);
+            match by_reason.iter_mut().find(|(reason, _)| *reason == f.reason) {
+                Some((_, items)) => items.push(f),
+                None => by_reason.push((&f.reason, vec![f])),
+            }
+        }
+        for (reason, items) in by_reason {
+            match items.as_slice() {
+                [f] => println!("  {} [{}]: {reason}", f.path.display(), f.position),
+                many => {
+                    let names: Vec<String> = many
+                        .iter()
+                        .map(|f| {
+                            f.path.file_name().map_or_else(
+                                || f.path.display().to_string(),
+                                |n| n.to_string_lossy().into_owned(),
+                            )
+                        })
+                        .collect();
+                    println!("  {} items ({}): {reason}", many.len(), names.join(", "));
+                }
+            }
         }
     }
 }

@@ -2,21 +2,11 @@
 
 mod ask;
 mod bench;
-mod bench_baseline;
-mod bench_connectors;
-mod bench_embed;
-mod bench_generate;
-mod bench_search;
-mod bench_sync;
 mod compact;
 mod demo;
 mod eval;
-mod eval_assistant;
-mod eval_routing;
-mod eval_runs;
 mod index;
 mod models;
-mod roofline;
 mod router;
 mod schedule;
 mod search;
@@ -27,19 +17,14 @@ mod status;
 mod sync;
 mod watch;
 
-pub use bench_connectors::ConnectorsBench;
-pub use bench_generate::GenerateBench;
-pub use bench_search::SearchBench;
-pub use bench_sync::SyncBench;
 pub use sync::{DeviceCommand, SnapshotCommand};
 
 use crate::cli::{Cli, Command};
-use crate::context::Context;
 use anyhow::Result;
 use std::process::ExitCode;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let ctx = Context::new(&cli)?;
+    let ctx = crate::context::open(&cli)?;
     match cli.command {
         Command::Index(args) => index::run(&ctx, &args),
         Command::Source(cmd) => source::run(&ctx, cmd),
@@ -58,17 +43,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Schedule(cmd) => schedule::run(&ctx, cmd),
         Command::Device(cmd) => sync::run_device(&ctx, cmd),
         Command::Snapshot(cmd) => sync::run_snapshot(&ctx, cmd),
-    }
-}
-
-/// `rel` under the current directory when it exists there, else in the source
-/// checkout the binary was built from (fixtures, scripts).
-pub(crate) fn checkout_path(rel: &str) -> std::path::PathBuf {
-    let here = std::path::PathBuf::from(rel);
-    if here.exists() {
-        here
-    } else {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
     }
 }
 

@@ -1,7 +1,7 @@
 //! `hearth models install|list`.
 
 use crate::cli::ModelsCommand;
-use crate::context::{Context, report_install};
+use crate::context::Context;
 use anyhow::Result;
 use hearth_embed::{ModelRole, ModelSpec, ModelStatus};
 use serde_json::json;
@@ -16,7 +16,8 @@ pub fn run(ctx: &Context, cmd: ModelsCommand) -> Result<ExitCode> {
 
 fn install(ctx: &Context, names: &[String], all: bool, force: bool) -> Result<ExitCode> {
     let specs: Vec<&ModelSpec> = if names.is_empty() {
-        ctx.catalog
+        ctx.models()
+            .catalog()
             .models
             .iter()
             .filter(|m| all || m.default)
@@ -24,12 +25,12 @@ fn install(ctx: &Context, names: &[String], all: bool, force: bool) -> Result<Ex
     } else {
         names
             .iter()
-            .map(|n| ctx.catalog.get(n))
+            .map(|n| ctx.models().catalog().get(n))
             .collect::<Result<_, _>>()?
     };
     for spec in specs {
         eprintln!("{} ({:.0} MB)", spec.name, spec.size() as f64 / 1e6);
-        let dir = ctx.registry.install(spec, force, &mut report_install)?;
+        let dir = ctx.models().install(spec, force)?;
         println!("{}: installed at {}", spec.name, dir.display());
     }
     Ok(ExitCode::SUCCESS)
@@ -37,10 +38,17 @@ fn install(ctx: &Context, names: &[String], all: bool, force: bool) -> Result<Ex
 
 fn list(ctx: &Context, as_json: bool) -> Result<ExitCode> {
     let rows: Vec<(&ModelSpec, ModelStatus, std::path::PathBuf)> = ctx
-        .catalog
+        .models()
+        .catalog()
         .models
         .iter()
-        .map(|m| (m, ctx.registry.status(m), ctx.registry.dir(m)))
+        .map(|m| {
+            (
+                m,
+                ctx.models().registry().status(m),
+                ctx.models().registry().dir(m),
+            )
+        })
         .collect();
     if as_json {
         let value: Vec<_> = rows
@@ -60,7 +68,7 @@ fn list(ctx: &Context, as_json: bool) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("models cache: {}", ctx.registry.root().display());
+    println!("models cache: {}", ctx.models().registry().root().display());
     println!(
         "{:<30} {:<10} {:>9}  {:<13} path",
         "name", "role", "size", "status"

@@ -11,22 +11,22 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result};
+use hearth_app::AssistantSetup;
 use hearth_assistant::calibrate::{self, Replay};
-use hearth_assistant::{AskOptions, Assistant, Retriever, Router, RouterConfig, Tier};
+use hearth_assistant::{AskOptions, Retriever, RouterConfig, Tier};
 use hearth_eval::load_questions;
 use hearth_store::Index;
 
-use super::ask::{generators, router_config, router_config_path};
-use super::index::index_sources;
+use super::index::run_with_bars;
 use crate::cli::{RouterCommand, RouterFitArgs};
-use crate::context::{Context, index_dir};
+use crate::context::Context;
 
 pub fn run(ctx: &Context, cmd: RouterCommand) -> Result<ExitCode> {
     match cmd {
         RouterCommand::Fit(args) => fit(ctx, &args),
         RouterCommand::Show => {
-            let config = router_config(&ctx.data_dir)?;
-            println!("# {}", router_config_path(&ctx.data_dir).display());
+            let config = AssistantSetup::new(ctx).router_config()?;
+            println!("# {}", ctx.data().router_fit().display());
             print!("{}", toml::to_string_pretty(&config)?);
             Ok(ExitCode::SUCCESS)
         }
@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, cmd: RouterCommand) -> Result<ExitCode> {
 }
 
 fn fit(ctx: &Context, args: &RouterFitArgs) -> Result<ExitCode> {
-    let default = super::demo::default_fixtures().join("questions.jsonl");
+    let default = ctx.share().demo_fixtures()?.join("questions.jsonl");
     let path = args.questions.clone().unwrap_or(default.clone());
     let mut questions = load_questions(&path)
         .with_context(|| format!("reading labelled questions from {}", path.display()))?;
@@ -47,24 +47,25 @@ fn fit(ctx: &Context, args: &RouterFitArgs) -> Result<ExitCode> {
         .context("the questions file has no directory")?
         .to_path_buf();
     let data_dir = if path == default {
-        ctx.data_dir.join("demo")
+        ctx.data().demo()
     } else {
-        ctx.data_dir.join("router-fit")
+        ctx.data().router_fit_corpus()
     };
     let embedder = ctx.embedder()?;
-    eprintln!("indexing {} into {}", corpus.display(), data_dir.display());
-    index_sources(
-        &embedder,
-        &data_dir,
-        std::slice::from_ref(&corpus),
-        hearth_ingest::COMMIT_CHUNKS,
-        ctx.codec.as_ref(),
-    )?;
-    let index = Index::open(&index_dir(&data_dir))?;
-    let retriever = Retriever::new(&embedder, &index)?.with_options(ctx.search.clone());
-    let generators = generators(ctx, None)?;
-    let tiers: Vec<Tier> = generators.keys().copied().collect();
-    let mut assistant = Assistant::new(retriever, generators, Router::default());
+    eprintln!(
+        "indexing {} into {}",
+        corpus.display(),
+        data_dir.root().display()
+    );
+    let session = ctx.index_session_in(&embedder, data_dir.clone());
+    run_with_bars(&session, std::slice::from_ref(&corpus))?;
+    let index = Index::open(&data_dir.index())?;
+    let retriever = Retriever::new(&embedder, &index)?.with_options(ctx.config().search.clone());
+    let mut assistant = AssistantSetup::new(ctx)
+        .unfitted()
+        .meter_into(None)
+        .build(retriever)?;
+    let tiers: Vec<Tier> = assistant.tiers();
     let options = AskOptions::default();
     let started = Instant::now();
     let mut observations = Vec::with_capacity(questions.len());
@@ -120,10 +121,7 @@ fn fit(ctx: &Context, args: &RouterFitArgs) -> Result<ExitCode> {
     ] {
         print_row(name, &calibrate::replay(&config, &tiers, &observations));
     }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| router_config_path(&ctx.data_dir));
+    let out = args.out.clone().unwrap_or_else(|| ctx.data().router_fit());
     write_config(&out, &config)?;
     println!(
         "\nwrote {}:\n{}",

@@ -17,8 +17,8 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<ExitCode> {
         } => {
             target.activate = !no_activate;
             let exe = std::env::current_exe()?.canonicalize()?;
-            std::fs::create_dir_all(&ctx.data_dir)?;
-            let data_dir = ctx.data_dir.canonicalize()?;
+            std::fs::create_dir_all(ctx.data().root())?;
+            let data_dir = ctx.data().root().canonicalize()?;
             let schedule = Schedule {
                 exe,
                 data_dir,

@@ -11,7 +11,7 @@ use hearth_store::{Index, SearchHit, SearchMode};
 use std::process::ExitCode;
 
 pub fn run(ctx: &Context, args: &SearchArgs) -> Result<ExitCode> {
-    let index = Index::open(&ctx.index_dir())?;
+    let index = Index::open(&ctx.data().index())?;
     let embedder = ctx.embedder()?;
     let options = search_options(ctx, args)?;
     let hits = Retriever::new(&embedder, &index)?
@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, args: &SearchArgs) -> Result<ExitCode> {
 
 /// The config's search settings overridden by the command line.
 fn search_options(ctx: &Context, args: &SearchArgs) -> Result<SearchOptions> {
-    let mut options = ctx.search.clone();
+    let mut options = ctx.config().search.clone();
     if let Some(mode) = &args.mode {
         options.mode = SearchMode::parse(mode)?;
     }

@@ -6,11 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use hearth_assistant::cloud::{CloudClient, CloudTier};
-use hearth_assistant::meter::MeterLog;
-use hearth_assistant::server::{self, EngineConfig};
+use hearth_app::AssistantSetup;
+use hearth_assistant::server;
 
-use super::ask::{ask_options, generators, router_config, task_classifier};
 use crate::cli::ServeArgs;
 use crate::context::Context;
 
@@ -25,32 +23,22 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> Result<ExitCode> {
         );
     }
     let embedder = ctx.embedder()?;
+    let setup = AssistantSetup::new(ctx);
     let generators = match &args.tiers {
-        None => generators(ctx, None)?,
+        None => None,
         Some(names) => {
             let mut all = std::collections::BTreeMap::new();
             for name in names {
-                all.extend(generators(ctx, Some(name.parse()?))?);
+                all.extend(setup_for(ctx, name)?.generators()?);
             }
-            all
+            Some(all)
         }
     };
-    let cloud = match ctx.cloud()? {
-        Some((config, policy)) => Some(CloudTier::new(CloudClient::new(config)?, policy)),
-        None => None,
-    };
-    let task = task_classifier(ctx, &embedder);
-    let config = EngineConfig {
-        index_dir: ctx.index_dir(),
+    let config = setup.engine_config(
         embedder,
         generators,
-        router: router_config(&ctx.data_dir)?,
-        cloud,
-        meter: Some((MeterLog::new(&ctx.data_dir), ctx.prices.clone())),
-        search: ctx.search.clone(),
-        ask: ask_options(ctx, args.k, args.max_tokens),
-        task,
-    };
+        setup.ask_options(args.k, args.max_tokens),
+    )?;
     let tiers: Vec<String> = config.generators.keys().map(|t| t.to_string()).collect();
     let cloud_model = config
         .cloud
@@ -71,4 +59,9 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> Result<ExitCode> {
     })
     .with_context(|| format!("serving on {host}:{}", args.port))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The setup of one tier named by `--tiers`.
+fn setup_for<'h>(ctx: &'h Context, name: &str) -> Result<AssistantSetup<'h>> {
+    Ok(AssistantSetup::new(ctx).tier(Some(name.parse()?)))
 }

@@ -1,17 +1,16 @@
 //! `hearth source add|list|remove`.
 
 use crate::cli::SourceCommand;
-use crate::context::{Context, index_dir, ingest_db, lock_path};
+use crate::context::Context;
 use anyhow::Result;
-use hearth_ingest::{IngestState, WriterLock};
+use hearth_ingest::IngestState;
 use hearth_store::{Index, StoreError};
 use std::process::ExitCode;
 
 pub fn run(ctx: &Context, cmd: SourceCommand) -> Result<ExitCode> {
     match cmd {
         SourceCommand::Add { kind, path, name } => {
-            let _lock = WriterLock::acquire(&lock_path(&ctx.data_dir))?;
-            let state = IngestState::open(&ingest_db(&ctx.data_dir))?;
+            let state = IngestState::open(&ctx.data().ingest_db())?;
             let source = state.add_source(name.as_deref(), &kind, &path)?;
             println!(
                 "added source `{}` ({}) at {}; run `hearth index` to read it",
@@ -21,7 +20,7 @@ pub fn run(ctx: &Context, cmd: SourceCommand) -> Result<ExitCode> {
             );
         }
         SourceCommand::List { json } => {
-            let state = IngestState::open(&ingest_db(&ctx.data_dir))?;
+            let state = IngestState::open(&ctx.data().ingest_db())?;
             let sources = state.sources()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&sources)?);
@@ -44,16 +43,20 @@ pub fn run(ctx: &Context, cmd: SourceCommand) -> Result<ExitCode> {
             }
         }
         SourceCommand::Remove { name } => {
-            let _lock = WriterLock::acquire(&lock_path(&ctx.data_dir))?;
-            let mut state = IngestState::open(&ingest_db(&ctx.data_dir))?;
+            // The writer first: no indexing run may read the source meanwhile.
+            let mut writer = match Index::open_writer(&ctx.data().index()) {
+                Ok(writer) => Some(writer),
+                Err(StoreError::NoIndex(_)) => None,
+                Err(e) => return Err(e.into()),
+            };
+            let mut state = IngestState::open(&ctx.data().ingest_db())?;
             let source = state.source(&name)?.ok_or_else(|| {
                 anyhow::anyhow!("no source named `{name}` (see `hearth source list`)")
             })?;
             let docs = state.exclusive_docs(&source)?;
-            let deleted = match Index::open(&index_dir(&ctx.data_dir)) {
-                Ok(mut index) => index.commit(Vec::new(), Vec::new(), &docs)?.deleted,
-                Err(StoreError::NoIndex(_)) => 0,
-                Err(e) => return Err(e.into()),
+            let deleted = match writer.as_mut() {
+                Some(index) => index.commit(Vec::new(), Vec::new(), &docs)?.deleted,
+                None => 0,
             };
             state.remove_source(&source)?;
             println!("removed source `{name}`; {deleted} document(s) deleted from the index");

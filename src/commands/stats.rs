@@ -7,7 +7,7 @@ use hearth_eval::stats::{LENGTH_BUCKET, analyse};
 use std::process::ExitCode;
 
 pub fn run(ctx: &Context, args: &StatsArgs) -> Result<ExitCode> {
-    let a = analyse(&ctx.index_dir())?;
+    let a = analyse(&ctx.data().index())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&a)?);
         return Ok(ExitCode::SUCCESS);

@@ -3,7 +3,7 @@
 
 use super::{date, format_time};
 use crate::cli::StatusArgs;
-use crate::context::{Context, ingest_db};
+use crate::context::Context;
 use anyhow::Result;
 use hearth_ingest::IngestState;
 use hearth_store::{Index, IndexStats, StoreError};
@@ -11,13 +11,13 @@ use serde_json::json;
 use std::process::ExitCode;
 
 pub fn run(ctx: &Context, args: &StatusArgs) -> Result<ExitCode> {
-    let dir = ctx.index_dir();
+    let dir = ctx.data().index();
     let stats: Option<IndexStats> = match Index::open(&dir) {
         Ok(index) => Some(index.stats()),
         Err(StoreError::NoIndex(_)) => None,
         Err(e) => return Err(e.into()),
     };
-    let db = ingest_db(&ctx.data_dir);
+    let db = ctx.data().ingest_db();
     let (sources, failures, last_run) = if db.exists() {
         let state = IngestState::open(&db)?;
         (state.sources()?, state.failures()?, state.last_run()?)

@@ -1,13 +1,12 @@
 //! `hearth device …` and `hearth snapshot …`: this device's sync identity,
 //! the devices it shares its index with, and encrypted snapshots to and from
 //! a folder or an S3-compatible bucket. The work is `hearth-sync`'s; this
-//! module resolves paths, takes the writer lock and prints.
+//! module resolves paths, opens the index's writer and prints.
 
-use crate::context::{Context, lock_path};
+use crate::context::Context;
 use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
-use hearth_ingest::WriterLock;
-use hearth_store::{Index, StoreError};
+use hearth_store::{Index, IndexWriter, StoreError};
 use hearth_sync::{Keyring, SecretString, Target};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,7 +86,7 @@ pub enum SnapshotCommand {
 
 /// `<data-dir>/sync`: the keyring, sync state and import staging.
 fn sync_dir(ctx: &Context) -> PathBuf {
-    ctx.data_dir.join("sync")
+    ctx.data().sync()
 }
 
 pub fn run_device(ctx: &Context, cmd: DeviceCommand) -> Result<ExitCode> {
@@ -154,9 +153,10 @@ pub fn run_snapshot(ctx: &Context, cmd: SnapshotCommand) -> Result<ExitCode> {
         SnapshotCommand::Export { to, json } => {
             let keys = Keyring::open(&dir)?;
             let target = Target::open(&to)?;
-            let _lock = WriterLock::acquire(&lock_path(&ctx.data_dir))?;
-            let mut index = Index::open(&ctx.index_dir())
-                .context("nothing to export: index something first")?;
+            let mut index = match Index::open_writer(&ctx.data().index()) {
+                Err(StoreError::NoIndex(_)) => bail!("nothing to export: index something first"),
+                other => other?,
+            };
             let report = hearth_sync::export(&mut index, &keys, &target, &dir)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -184,7 +184,6 @@ pub fn run_snapshot(ctx: &Context, cmd: SnapshotCommand) -> Result<ExitCode> {
             if passphrase {
                 keys.unlock_recovery_from(&target, read_passphrase("recovery passphrase", false)?)?;
             }
-            let _lock = WriterLock::acquire(&lock_path(&ctx.data_dir))?;
             let mut index = open_for_import(ctx, &keys, &target)?;
             let report = hearth_sync::import(&mut index, &keys, &target, &dir)?;
             if json {
@@ -213,7 +212,7 @@ pub fn run_snapshot(ctx: &Context, cmd: SnapshotCommand) -> Result<ExitCode> {
         SnapshotCommand::Status { target, json } => {
             let keys = Keyring::open(&dir)?;
             let target = target.as_deref().map(Target::open).transpose()?;
-            let index = Index::open(&ctx.index_dir()).context("no index yet")?;
+            let index = Index::open(&ctx.data().index()).context("no index yet")?;
             let status = hearth_sync::status(&index, &keys, &dir, target.as_ref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
@@ -227,9 +226,9 @@ pub fn run_snapshot(ctx: &Context, cmd: SnapshotCommand) -> Result<ExitCode> {
 
 /// The local index, or — on a device that has none yet — a new one with the
 /// embedding model the snapshot's devices index with.
-fn open_for_import(ctx: &Context, keys: &Keyring, target: &Target) -> Result<Index> {
-    let dir = ctx.index_dir();
-    match Index::open(&dir) {
+fn open_for_import(ctx: &Context, keys: &Keyring, target: &Target) -> Result<IndexWriter> {
+    let dir = ctx.data().index();
+    match Index::open_writer(&dir) {
         Ok(index) => Ok(index),
         Err(StoreError::NoIndex(_)) => {
             let snapshot = hearth_sync::read_snapshot(keys, target)?.with_context(|| {
@@ -238,7 +237,7 @@ fn open_for_import(ctx: &Context, keys: &Keyring, target: &Target) -> Result<Ind
             let Some(head) = snapshot.devices.values().next() else {
                 bail!("the snapshot at {} holds no device", target.display());
             };
-            Ok(Index::open_or_create(&dir, &head.index.embedding)?)
+            Ok(Index::create_writer(&dir, &head.index.embedding)?)
         }
         Err(e) => Err(e.into()),
     }

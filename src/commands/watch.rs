@@ -1,11 +1,10 @@
 //! `hearth watch`: an initial pass, then a pass over the affected sources after
 //! each burst of file events, and a full rescan at a fixed interval.
 
-use super::index::index_sources;
 use crate::cli::WatchArgs;
-use crate::context::{Context, ingest_db};
+use crate::context::Context;
 use anyhow::Result;
-use hearth_ingest::{ChangeFeed, IngestError, IngestState, parse_interval};
+use hearth_ingest::{ChangeFeed, IngestState, parse_interval};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ pub fn run(ctx: &Context, args: &WatchArgs) -> Result<ExitCode> {
     let rescan = parse_interval(&args.rescan)?;
     let quiet = Duration::from_millis(args.debounce_ms);
     let embedder = ctx.embedder()?;
-    let sources = IngestState::open(&ingest_db(&ctx.data_dir))?.sources()?;
+    let sources = IngestState::open(&ctx.data().ingest_db())?.sources()?;
     if sources.is_empty() {
         anyhow::bail!("no sources to watch: add one with `hearth source add auto PATH`");
     }
@@ -25,13 +24,8 @@ pub fn run(ctx: &Context, args: &WatchArgs) -> Result<ExitCode> {
         roots.len(),
         args.rescan
     );
-    let pass = |paths: &[PathBuf], why: &str| match index_sources(
-        &embedder,
-        &ctx.data_dir,
-        paths,
-        hearth_ingest::COMMIT_CHUNKS,
-        ctx.codec.as_ref(),
-    ) {
+    let session = ctx.index_session(&embedder);
+    let pass = |paths: &[PathBuf], why: &str| match super::index::run_with_bars(&session, paths) {
         Ok(r) => println!(
             "{why}: {} new, {} changed, {} deleted documents; {} chunks; {} failed ({:.1}s)",
             r.new,
@@ -42,15 +36,8 @@ pub fn run(ctx: &Context, args: &WatchArgs) -> Result<ExitCode> {
             r.total_secs
         ),
         // Another writer (the timer, a manual run) has the index: try next time.
-        Err(e)
-            if matches!(
-                e.downcast_ref::<IngestError>(),
-                Some(IngestError::Locked { .. })
-            ) =>
-        {
-            eprintln!("{why}: skipped, {e}")
-        }
-        Err(e) => eprintln!("{why}: {e:#}"),
+        Err(e) if e.is_locked() => eprintln!("{why}: skipped, {e}"),
+        Err(e) => eprintln!("{why}: {e}"),
     };
     pass(&[], "initial pass");
     let mut next_rescan = Instant::now() + rescan;

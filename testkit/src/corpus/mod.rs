@@ -11,10 +11,13 @@ use std::path::{Path, PathBuf};
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CorpusSpec {
+    /// Mails to write, spread over mbox files.
     pub mails: usize,
     /// Mails per mbox file (like monthly archives).
     pub mails_per_mbox: usize,
+    /// Markdown notes to write.
     pub documents: usize,
+    /// Seed of the generator: the same spec always writes the same bytes.
     pub seed: u64,
 }
 
@@ -32,8 +35,11 @@ impl Default for CorpusSpec {
 /// What [`generate`] wrote.
 #[derive(Debug, Clone, Default)]
 pub struct GeneratedCorpus {
+    /// The mbox files written, in order.
     pub mbox_files: Vec<PathBuf>,
+    /// The Markdown notes written, in order.
     pub documents: Vec<PathBuf>,
+    /// Total bytes written across all files.
     pub bytes: u64,
 }
 
@@ -42,10 +48,12 @@ pub struct GeneratedCorpus {
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator starting from `seed`.
     pub fn new(seed: u64) -> Self {
         Self(seed)
     }
 
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -59,6 +67,7 @@ impl Rng {
         (self.next_u64() % n.max(1) as u64) as usize
     }
 
+    /// One of `items`, uniformly (`items` must not be empty).
     pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len())]
     }

@@ -4,14 +4,14 @@
 //! materialised — next to faiss on the very same vectors in the same run.
 //!
 //! The vectors are synthetic (seeded clustered unit vectors, see
-//! `hearth_eval::vectors`): embedding a million real chunks takes hours on this
+//! `hearth_testkit::vectors`): embedding a million real chunks takes hours on this
 //! class of machine. Queries come from the same distribution; recall@k is
 //! measured against an exact f32 scan.
 
 use anyhow::{Context as _, Result, bail};
-use hearth_eval::vectors::{clustered, exact_top_k, recall};
 use hearth_store::codec::{CodecSpec, VectorCodec};
 use hearth_store::{ChunkRecord, DocumentRecord, EmbeddingSpec, Index, SearchMode, SearchRequest};
+use hearth_testkit::vectors::{clustered, exact_top_k, recall};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,6 +23,7 @@ pub struct SearchBench {
     /// Index sizes in vectors.
     #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
     pub sizes: Vec<usize>,
+    /// Vector dimension (all-MiniLM-L6-v2's is 384).
     #[arg(long, default_value_t = 384)]
     pub dim: usize,
     /// Queries per size (each timed on its own).
@@ -39,8 +40,10 @@ pub struct SearchBench {
     /// measured without rerank).
     #[arg(long, default_value_t = 10)]
     pub rerank: usize,
+    /// Hits per query (recall@k).
     #[arg(long, default_value_t = 10)]
     pub k: usize,
+    /// Seed of the generated vectors and queries.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Skip the faiss baseline.
@@ -71,6 +74,7 @@ struct Row {
     build_s: f64,
 }
 
+/// Runs `hearth bench search`.
 pub fn run(args: &SearchBench) -> Result<()> {
     let specs: Vec<CodecSpec> = args
         .codecs
@@ -90,7 +94,7 @@ pub fn run(args: &SearchBench) -> Result<()> {
         }
     };
     eprintln!(
-        "vectors: synthetic clustered unit vectors, d = {}, seed {} (see hearth_eval::vectors)",
+        "vectors: synthetic clustered unit vectors, d = {}, seed {} (see hearth_testkit::vectors)",
         args.dim, args.seed
     );
     let mut rows = Vec::new();
@@ -125,7 +129,7 @@ fn bench_size(args: &SearchBench, specs: &[CodecSpec], n: usize, dir: &Path) -> 
     let mut rows = Vec::new();
     for spec in specs {
         {
-            let mut index = Index::open(&index_dir)?;
+            let mut index = Index::open_writer(&index_dir)?;
             index.set_codec(spec)?;
         }
         let index = Index::open(&index_dir)?;
@@ -172,7 +176,7 @@ fn write_index(dir: &Path, base: &[f32], dim: usize) -> Result<()> {
         model_id: "bench/synthetic-clustered".into(),
         dimension: dim,
     };
-    let mut index = Index::open_or_create(dir, &spec)?;
+    let mut index = Index::create_writer(dir, &spec)?;
     const PER_DOC: usize = 10;
     const PER_SEGMENT: usize = 250_000;
     let n = base.len() / dim;
@@ -269,10 +273,10 @@ fn faiss(
     queries: &[f32],
     truth: &[Vec<u32>],
 ) -> Result<Vec<Row>> {
-    let install = super::checkout_path("scripts/install-search-baseline.sh");
+    let install = crate::share_path("scripts/install-search-baseline.sh")?;
     // Its own environment: the embed baseline's installer recreates its venv
     // from scratch, which would drop faiss.
-    let venv = super::bench_baseline::venv_dir().with_file_name("search-baseline-venv");
+    let venv = crate::baseline::venv_dir().with_file_name("search-baseline-venv");
     let status = Command::new("bash")
         .arg(&install)
         .arg(&venv)
@@ -296,7 +300,7 @@ fn faiss(
         .flat_map(|&i| (i as i32).to_le_bytes())
         .collect();
     std::fs::write(&gt_path, gt)?;
-    let script = super::checkout_path("scripts/search_baseline.py");
+    let script = crate::share_path("scripts/search_baseline.py")?;
     eprintln!("n = {n}: running faiss ({})…", script.display());
     let mut cmd = Command::new(venv.join("bin/python"));
     cmd.arg(&script)

@@ -11,23 +11,22 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context as _, Result};
-use hearth_assistant::Retriever;
-use hearth_assistant::calibrate::answer_matches;
-use hearth_assistant::meter::{MeterLog, peak_rss_bytes, reset_peak_rss};
-use hearth_embed::Embedder;
-use hearth_eval::answers::{
+use crate::answers::{
     ASSISTANT_FILE, AnswerResult, AnswerSummary, ROUTED, UNANSWERED, summarise_answers,
     write_answers,
 };
-use hearth_eval::checkpoint::Checkpoint;
-use hearth_eval::metrics::token_f1;
-use hearth_eval::results::RunInfo;
-use hearth_eval::suite::{AssistantSuite, selection};
+use crate::checkpoint::Checkpoint;
+use crate::metrics::token_f1;
+use crate::results::RunInfo;
+use crate::suite::{AssistantSuite, selection};
+use anyhow::{Context as _, Result};
+use hearth_app::{AssistantSetup, DataDir, parse_tier};
+use hearth_assistant::Retriever;
+use hearth_assistant::calibrate::answer_matches;
+use hearth_assistant::meter::{peak_rss_bytes, reset_peak_rss};
+use hearth_embed::Embedder;
 
-use super::ask::{ask_options, assistant, parse_tier};
-use crate::cli::EvalRunArgs;
-use crate::context::Context;
+use super::{Context, EvalRunArgs};
 
 /// Answers the suite's questions (the first `--limit`, or a `--sample`) under every
 /// configuration, writes `assistant.parquet` and returns its aggregates per
@@ -62,7 +61,7 @@ pub fn run(
             Ok((c.as_str(), tier))
         })
         .collect::<Result<Vec<_>>>()?;
-    let (index, _) = super::eval::index_corpus(ctx, embedder, &suite.name, &suite.corpus)?;
+    let (index, _) = super::suite::index_corpus(ctx, embedder, &suite.name, &suite.corpus)?;
     let questions: Vec<_> = selection(suite.questions.len(), args.limit, args.sample, args.seed)
         .into_iter()
         .map(|i| &suite.questions[i])
@@ -70,7 +69,7 @@ pub fn run(
     let mut rows: Checkpoint<AnswerResult> = Checkpoint::open(run_dir, "assistant")?;
     let done = rows.keys(|r| (r.config.clone(), r.query_id.clone()));
     let total = configs.len() * questions.len();
-    let bar = crate::progress::answer_bar(total, done.len());
+    let bar = super::answer_bar(total, done.len());
     if !done.is_empty() {
         eprintln!("{} of {total} answers already measured", done.len());
     }
@@ -84,13 +83,14 @@ pub fn run(
         }
         // Fresh generators per configuration: its peak RSS is its own.
         reset_peak_rss();
-        let retriever = Retriever::new(embedder, &index)?.with_options(ctx.search.clone());
+        let retriever = Retriever::new(embedder, &index)?.with_options(ctx.config().search.clone());
         // Metered into the run, not into the user's own log.
-        let mut assistant = assistant(ctx, retriever, forced, force_cloud)?
-            .with_metering(MeterLog::new(run_dir), ctx.prices.clone());
-        let mut options = ask_options(ctx, None, args.max_tokens);
-        options.tier = forced;
-        options.force_cloud = force_cloud;
+        let setup = AssistantSetup::new(ctx)
+            .tier(forced)
+            .cloud_only(force_cloud)
+            .meter_into(Some(DataDir::new(run_dir)));
+        let mut assistant = setup.build(retriever)?;
+        let options = setup.ask_options(None, args.max_tokens);
         for q in todo {
             bar.set_message(format!("{config} {}", q.id));
             let t = Instant::now();

@@ -5,7 +5,7 @@
 //! how far the PDF text agrees with poppler's (word overlap).
 //!
 //! The mbox is generated (MIME mails with HTML alternatives and base64
-//! attachments, `hearth_eval::corpus::formats`) and can be grown with
+//! attachments, `hearth_testkit::corpus::formats`) and can be grown with
 //! `--mbox-mb` to show that reading a multi-gigabyte mailbox takes memory
 //! for one message only: the peak resident set size of the read is printed
 //! beside the file size. The PDFs are generated multi-page text PDFs, plus
@@ -14,7 +14,7 @@
 use anyhow::{Context as _, Result, bail};
 use hearth_assistant::meter::{peak_rss_bytes, reset_peak_rss};
 use hearth_connectors::{Format, MboxReader, discover, pdf_text};
-use hearth_eval::corpus::{Rng, formats};
+use hearth_testkit::corpus::{Rng, formats};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +39,7 @@ pub struct ConnectorsBench {
     /// Also read every PDF under these folders (real-world files).
     #[arg(long)]
     pub pdf_dir: Vec<PathBuf>,
+    /// Seed of the generated corpus.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Skip the reference readers (Python, pdftotext).
@@ -77,6 +78,7 @@ struct Agreement {
     min_word_overlap: f64,
 }
 
+/// Runs `hearth bench connectors`.
 pub fn run(args: &ConnectorsBench) -> Result<()> {
     let temp;
     let root = match &args.dir {

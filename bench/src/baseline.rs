@@ -10,9 +10,13 @@ use std::process::Command;
 
 /// One runtime configuration measured by the script.
 pub struct BaselineRun {
+    /// The runtime and its settings, as the table names it.
     pub name: String,
+    /// Seconds to load the model.
     pub load_secs: f64,
+    /// Seconds to embed the whole workload.
     pub secs: f64,
+    /// Chunks embedded.
     pub chunks: usize,
     /// Row-major unit vectors of the workload, in input order.
     pub vectors: Vec<f32>,
@@ -54,7 +58,7 @@ pub fn run(
 ) -> Result<Vec<BaselineRun>> {
     let python = python();
     if !python.exists() {
-        let script = super::checkout_path("scripts/install-embed-baseline.sh");
+        let script = crate::share_path("scripts/install-embed-baseline.sh")?;
         eprintln!(
             "installing the ONNX Runtime baseline into {} ({})…",
             venv_dir().display(),
@@ -72,7 +76,7 @@ pub fn run(
     let work = tempfile::tempdir()?;
     let texts_path = work.path().join("texts.json");
     std::fs::write(&texts_path, serde_json::to_vec(texts)?)?;
-    let script = super::checkout_path("scripts/embed_baseline.py");
+    let script = crate::share_path("scripts/embed_baseline.py")?;
     eprintln!("measuring ONNX Runtime ({})…", script.display());
     let out = Command::new(&python)
         .arg(&script)

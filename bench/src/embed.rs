@@ -3,10 +3,10 @@
 //! weights in the same invocation, with quality against the f32 model and the
 //! fraction of this CPU's measured f32 peak each row reaches.
 
-use super::bench_baseline::{self, BaselineRun};
-use super::roofline;
-use crate::context::Context;
+use crate::baseline::{self as bench_baseline, BaselineRun};
+use crate::roofline;
 use anyhow::Result;
+use hearth_app::Hearth as Context;
 use hearth_connectors::{discover, read_source};
 use hearth_embed::{BertConfig, EMBEDDING_MODEL, Embedder, EmbedderOptions, WeightFormat};
 use hearth_eval::agreement::{neighbour_overlap, row_cosines};
@@ -17,13 +17,30 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// What `hearth bench embed` measures.
+#[derive(Debug, clap::Args)]
 pub struct EmbedBench {
+    /// Weight formats to measure (f32 is always measured first, as the
+    /// reference): f32, int8, or candle's candle-f32, candle-q8_0,
+    /// candle-q4_0, candle-q4k.
+    #[arg(long, value_delimiter = ',', default_value = "f32,int8")]
     pub formats: Vec<WeightFormat>,
+    /// Chunks embedded per row (the demo's chunks, repeated).
+    #[arg(long, default_value_t = 616)]
     pub chunks: usize,
+    /// Texts per forward pass.
+    #[arg(long, default_value_t = hearth_embed::EmbedderOptions::default().batch_size)]
     pub batch_size: usize,
+    /// Skip the ONNX Runtime baseline.
+    #[arg(long = "no-baseline", action = clap::ArgAction::SetFalse)]
     pub baseline: bool,
+    /// Skip the known-item retrieval suite.
+    #[arg(long = "no-quality", action = clap::ArgAction::SetFalse)]
     pub quality: bool,
+    /// Corpus to chunk (default: the bundled demo).
+    #[arg(long)]
     pub fixtures: Option<PathBuf>,
+    /// Print the rows as JSON.
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -54,12 +71,13 @@ impl Row {
     }
 }
 
+/// Runs `hearth bench embed`.
 pub fn run(ctx: &Context, args: EmbedBench) -> Result<()> {
-    let dir = ctx.ensure_model(EMBEDDING_MODEL)?;
+    let dir = ctx.models().ensure(EMBEDDING_MODEL)?;
     let fixtures = args
         .fixtures
         .clone()
-        .unwrap_or_else(super::demo::default_fixtures);
+        .map_or_else(|| crate::share_path("fixtures/demo"), Ok)?;
     let options = |weights| EmbedderOptions {
         weights,
         batch_size: args.batch_size,
@@ -94,9 +112,9 @@ pub fn run(ctx: &Context, args: EmbedBench) -> Result<()> {
     let peak = roofline::peak_f32_flops(threads, Duration::from_secs(1));
     eprintln!("measured f32 peak: {:.1} GFLOP/s", peak / 1e9);
     let suite = if args.quality {
-        Some(KnownItemSuite::load(&super::checkout_path(
+        Some(KnownItemSuite::load(&crate::share_path(
             "fixtures/known-item/manpages.jsonl",
-        ))?)
+        )?)?)
     } else {
         None
     };
