@@ -6,6 +6,9 @@
 //!
 //! `raw` keeps the file's weight types (no Q8_0 conversion), for comparison.
 
+// An example program: it prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use hearth_assistant::{
     AssistantError, ChatMessage, GenerationParams, Generator, GeneratorConfig, Tier,
 };

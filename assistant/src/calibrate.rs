@@ -22,7 +22,9 @@ use crate::router::{QuerySignals, Route, Router, RouterConfig, TierGate};
 /// One tier's forced reply to a labelled question.
 #[derive(Debug, Clone)]
 pub struct TierOutcome {
+    /// The reply with its log-probabilities, token counts and timings.
     pub generation: Generation,
+    /// The citation check of the reply against the retrieved sources.
     pub check: CitationCheck,
     /// The reply contains the gold answer.
     pub correct: bool,
@@ -33,15 +35,20 @@ pub struct TierOutcome {
 /// A labelled question with every tier's reply.
 #[derive(Debug, Clone)]
 pub struct Observation {
+    /// What the router saw of the question and its retrieved sources.
     pub signals: QuerySignals,
+    /// Each installed local tier's forced reply.
     pub tiers: BTreeMap<Tier, TierOutcome>,
 }
 
 /// What a router config does over a set of observations.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Replay {
+    /// Questions replayed.
     pub questions: usize,
+    /// Questions answered with a reply that contains the gold answer.
     pub correct: usize,
+    /// Questions answered with a reply that lacks the gold answer.
     pub wrong: usize,
     /// Questions the cascade declined (no tier's reply accepted).
     pub declined: usize,
@@ -59,6 +66,7 @@ impl Replay {
         self.correct as i64 - self.wrong as i64
     }
 
+    /// Share of all questions answered correctly, in [0, 1] (0 with no questions).
     pub fn accuracy(&self) -> f64 {
         self.correct as f64 / self.questions.max(1) as f64
     }
@@ -134,7 +142,9 @@ pub fn forced(tier: Tier, observations: &[Observation]) -> Replay {
 /// The fitted config and how it and the alternatives do.
 #[derive(Debug, Clone)]
 pub struct Fit {
+    /// The router config with the best utility on the grid.
     pub config: RouterConfig,
+    /// What that config does over the observations.
     pub replay: Replay,
     /// Configs evaluated.
     pub candidates: usize,

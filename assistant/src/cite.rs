@@ -112,13 +112,19 @@ const STOPWORDS: &[&str] = &[
 pub struct SourceRef {
     /// The number in the prompt (`[1]` is the first).
     pub number: usize,
+    /// Id of the document the chunk belongs to.
     pub doc_id: String,
+    /// Content-addressed id of the chunk shown.
     pub chunk_id: String,
+    /// The document's `file://` URI (with `#item` inside a container file).
     pub uri: String,
+    /// The document's display title (a mail's subject, a file's title or name).
     pub title: String,
     /// Where in the document: page, heading path or message range.
     pub locator: Option<String>,
+    /// Start of the chunk's byte range in the document text.
     pub byte_start: u64,
+    /// End of the chunk's byte range in the document text (exclusive).
     pub byte_end: u64,
 }
 
@@ -141,6 +147,7 @@ impl SourceRef {
 /// A citation of an answer, checked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Citation {
+    /// The source the citation points to.
     pub source: SourceRef,
     /// Share of the claim's content terms found in the cited chunk (0–1).
     pub support: f32,

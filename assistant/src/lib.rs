@@ -39,41 +39,61 @@ use hearth_store::{
 /// Errors of the assistant crate.
 #[derive(Debug, thiserror::Error)]
 pub enum AssistantError {
+    /// Embedding text (a query, a document, an example) failed.
     #[error(transparent)]
     Embed(#[from] EmbedError),
+    /// The index failed to open, validate or search.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A generator's model file is malformed or uses something unsupported.
     #[error("model file {}: {reason}", path.display())]
     ModelFormat {
+        /// The model file.
         path: std::path::PathBuf,
+        /// What is malformed or unsupported, naming the metadata key where known.
         reason: String,
     },
+    /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file being read or written.
         path: std::path::PathBuf,
+        /// The underlying I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// The tokenizer could not be built from the model file, or failed to encode or decode.
     #[error("tokenizer: {0}")]
     Tokenizer(String),
+    /// The chat template is missing or unsupported, or lacks its special tokens.
     #[error("chat template: {0}")]
     ChatTemplate(String),
     /// The system messages alone do not fit the context window.
     #[error(
         "the prompt needs {prompt_tokens} tokens even with every non-system message cut, but only {budget} fit the context window (less room for the reply)"
     )]
-    ContextOverflow { prompt_tokens: usize, budget: usize },
+    ContextOverflow {
+        /// Tokens the prompt needs with every non-system message cut.
+        prompt_tokens: usize,
+        /// Tokens the context window holds for the prompt, after the reply's reserve.
+        budget: usize,
+    },
+    /// Generation parameters are out of range (temperature, top-p, an empty message list).
     #[error("invalid generation parameters: {0}")]
     InvalidParams(String),
+    /// A tier name other than `micro`, `local` or `larger`.
     #[error("unknown tier `{0}` (expected micro, local or larger)")]
     UnknownTier(String),
+    /// Generation failed outside candle (a tier not installed, non-finite logits, bad model data).
     #[error("generation failed: {0}")]
     Generation(String),
+    /// The metering log could not be read or written, or has an unexpected schema.
     #[error("metering log: {0}")]
     Metering(String),
+    /// A candle tensor operation failed while loading a model or generating.
     #[error("generation failed in candle: {0}")]
     Candle(#[from] candle_core::Error),
+    /// A call to the cloud tier failed.
     #[error(transparent)]
     Cloud(#[from] cloud::CloudError),
 }
@@ -81,7 +101,9 @@ pub enum AssistantError {
 /// How a [`Retriever`] searches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchOptions {
+    /// How chunks are ranked: by vector, BM25 keywords or hybrid (the default).
     pub mode: SearchMode,
+    /// Restricts hits by source, date, participant or path (default: no restriction).
     pub filter: SearchFilter,
     /// Candidates per hit the compressed vector scan hands to the exact rerank.
     pub rerank: usize,

@@ -43,7 +43,9 @@ pub struct MeterRecord {
     /// What happened: `answered`, `escalated` (a later tier took over) or
     /// `error: …`.
     pub outcome: String,
+    /// Tokens of the prompt (the endpoint's count, or an estimate, for the cloud).
     pub prompt_tokens: u32,
+    /// Tokens generated (the endpoint's count, or an estimate, for the cloud).
     pub completion_tokens: u32,
     /// Time to first token, milliseconds.
     pub ttft_ms: f64,

@@ -139,8 +139,11 @@ pub struct RouterConfig {
     /// Retrieval confidence (top vector score) below which the micro tier is
     /// skipped.
     pub micro_min_top_score: f32,
+    /// Acceptance thresholds for answers of the micro tier.
     pub micro: TierGate,
+    /// Acceptance thresholds for answers of the local tier.
     pub local: TierGate,
+    /// Acceptance thresholds for answers of the larger tier.
     pub larger: TierGate,
     /// Where these values came from (`defaults` or the fit's summary).
     #[serde(default)]
@@ -209,14 +212,18 @@ pub enum Route {
 /// A routing decision and why it was made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
+    /// Where the request goes.
     pub route: Route,
+    /// Why, in words, for the answer's attempts and the metering log.
     pub reason: String,
 }
 
 /// The verdict on one tier's answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Review {
+    /// Whether the answer passed the tier's gate (otherwise the request escalates).
     pub accepted: bool,
+    /// The signals that passed, or every threshold the answer missed, in words.
     pub reason: String,
 }
 
@@ -243,6 +250,7 @@ impl Router {
         }
     }
 
+    /// The thresholds the router applies.
     pub fn config(&self) -> &RouterConfig {
         &self.config
     }

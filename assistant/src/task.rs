@@ -10,7 +10,7 @@
 //! re-normalised embedding, trained by full-batch gradient descent with
 //! momentum and L2 regularisation on the committed labelled requests
 //! (`assistant/data/task_examples.jsonl`, 232 of them, classes weighted to
-//! balance). Measured by `assistant/tests/task.rs` with the int8 embedder:
+//! balance). Measured by `assistant/tests/it/task.rs` with the int8 embedder:
 //! leave-one-out accuracy 0.90, against 0.86 for nearest centroid and 0.72
 //! for 5-nearest-neighbours; 0.88 (30 of 34) on a held-out set written in
 //! another style, as nearest centroid. Its probabilities are usable as a
@@ -117,11 +117,17 @@ impl std::str::FromStr for TaskType {
 /// Errors of the task classifier.
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
+    /// A task name other than lookup, summarise (summarize), draft, reason or chitchat.
     #[error("unknown task `{0}` (expected lookup, summarise, draft, reason or chitchat)")]
     UnknownTask(String),
     /// A line of a labelled-examples file is not `{"text": …, "task": …}`.
     #[error("task examples line {line}: {reason}")]
-    Examples { line: usize, reason: String },
+    Examples {
+        /// The 1-based line number in the examples file.
+        line: usize,
+        /// What is wrong with the line.
+        reason: String,
+    },
     /// The training data cannot train a classifier.
     #[error("cannot train the task classifier: {0}")]
     Training(String),
@@ -130,11 +136,16 @@ pub enum TaskError {
         "the task classifier was trained on {trained} ({trained_dim}-d), not {embedder} ({embedder_dim}-d)"
     )]
     ModelMismatch {
+        /// Id of the embedding model the classifier was trained on.
         trained: String,
+        /// Dimension of that model's vectors.
         trained_dim: usize,
+        /// Id of the embedding model in use now.
         embedder: String,
+        /// Dimension of the embedder's vectors.
         embedder_dim: usize,
     },
+    /// Embedding the examples or the query failed.
     #[error(transparent)]
     Embed(#[from] EmbedError),
 }
@@ -158,6 +169,7 @@ impl From<TaskError> for AssistantError {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct TaskPrediction {
+    /// The most probable task type.
     pub task: TaskType,
     /// Softmax probability of `task` (0–1; 0 when the vector was unusable).
     pub confidence: f32,
@@ -173,7 +185,9 @@ impl TaskPrediction {
 /// One labelled request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskExample {
+    /// The request, as a user would type it.
     pub text: String,
+    /// The task type it is labelled with.
     pub task: TaskType,
 }
 
@@ -217,6 +231,7 @@ pub fn committed_examples() -> Result<Vec<TaskExample>, TaskError> {
 pub struct TrainOptions {
     /// Full-batch steps.
     pub steps: usize,
+    /// Step size of each gradient-descent update.
     pub learning_rate: f32,
     /// Heavy-ball momentum.
     pub momentum: f32,

@@ -110,8 +110,11 @@ pub enum ParticipantRole {
 /// A person, normalised to a display name and (lower-cased) address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Participant {
+    /// Display name, trimmed of quotes; `None` when the source gives only an address.
     pub name: Option<String>,
+    /// Mail address (lower-cased) or phone number; `None` when only a name is known.
     pub address: Option<String>,
+    /// How this person took part in the document.
     pub role: ParticipantRole,
 }
 
@@ -159,27 +162,36 @@ impl fmt::Display for SpanLabel {
 /// A labelled byte range `[start, end)` of [`Document::text`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
+    /// Byte offset of the span's first byte.
     pub start: usize,
+    /// Byte offset one past the span's last byte.
     pub end: usize,
+    /// What this range of the text is.
     pub label: SpanLabel,
 }
 
 /// One indexable item: a mail, a file, a conversation window or a screenshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Document {
+    /// Stable id, derived from the kind and the URI (or a mail's Message-ID).
     pub id: DocumentId,
+    /// The kind of source the document came from.
     pub kind: SourceKind,
     /// IANA media type of the text's original form: `text/markdown`, `message/rfc822`, ...
     pub media_type: String,
     /// `file:///abs/path`, with `#item` for items inside a container.
     pub uri: String,
+    /// Display title: a mail's subject, a file's own title or name, a chat and its day.
     pub title: String,
+    /// The people who took part: senders, recipients, authors, chat members.
     pub participants: Vec<Participant>,
     /// Seconds since the Unix epoch (UTC): sent date for mail, mtime for files.
     pub timestamp: Option<i64>,
+    /// The extracted plain text that is chunked and embedded.
     pub text: String,
     /// Hash of title, participants and text; see [`Document::compute_hash`].
     pub content_hash: ContentHash,
+    /// The file (and item inside it) the document was read from.
     pub origin: Origin,
     /// Labelled ranges of `text` (pages, heading sections), in order.
     pub spans: Vec<Span>,

@@ -38,7 +38,7 @@ mod text;
 mod walk;
 
 pub use chat::{
-    ChatMessage, IMessageReader, OWNER, SmsBackupReader, TelegramReader, WINDOW_MESSAGES,
+    ConversationMessage, IMessageReader, OWNER, SmsBackupReader, TelegramReader, WINDOW_MESSAGES,
     WhatsAppReader, attributed_text,
 };
 pub use document::{

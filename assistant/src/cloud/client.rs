@@ -72,6 +72,7 @@ impl CloudClient {
         })
     }
 
+    /// The configuration the client was built with.
     pub fn config(&self) -> &CloudConfig {
         &self.config
     }

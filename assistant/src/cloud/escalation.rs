@@ -46,6 +46,7 @@ pub struct CloudCall {
 pub struct Escalation {
     /// The reply (rehydrated, renumbered) and its check, or why there is none.
     pub result: Result<(CloudReply, CitationCheck), CloudError>,
+    /// What left the machine: model, bytes, tries, redactions, withheld sources.
     pub call: CloudCall,
     /// The exact request body that was sent (redacted): the audit log's copy.
     pub payload: String,
@@ -54,6 +55,7 @@ pub struct Escalation {
 }
 
 impl CloudTier {
+    /// A cloud tier over `client` gated by `policy`; names are collected on first use.
     pub fn new(client: CloudClient, policy: CloudPolicy) -> Self {
         Self {
             client,
@@ -74,10 +76,12 @@ impl CloudTier {
         self.names = None;
     }
 
+    /// The per-source policy deciding what may be sent.
     pub fn policy(&self) -> &CloudPolicy {
         &self.policy
     }
 
+    /// The client of the cloud endpoint.
     pub fn client(&self) -> &CloudClient {
         &self.client
     }

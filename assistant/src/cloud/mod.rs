@@ -39,11 +39,13 @@ pub const DEFAULT_KEY_ENV: &str = "HEARTH_CLOUD_API_KEY";
 pub struct CloudConfig {
     /// Base URL up to and including `/v1` (`https://api.openai.com/v1`).
     pub base_url: String,
+    /// Model name sent in each request's `model` field.
     pub model: String,
     /// Bearer token; `None` sends no `Authorization` header (a local server).
     pub api_key: Option<String>,
     /// Whole request, from connect to the last byte.
     pub timeout: Duration,
+    /// Longest wait to establish the connection.
     pub connect_timeout: Duration,
     /// Longest silence while reading the response.
     pub read_timeout: Duration,
@@ -79,19 +81,32 @@ impl CloudConfig {
 /// A cloud call that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CloudError {
+    /// The HTTP client or its runtime could not be built.
     #[error("cloud client setup: {0}")]
     Setup(String),
+    /// The endpoint answered with a non-success HTTP status.
     #[error("cloud endpoint answered HTTP {status}: {body}")]
-    Status { status: u16, body: String },
+    Status {
+        /// The HTTP status code.
+        status: u16,
+        /// The start of the response body (at most 400 characters).
+        body: String,
+    },
+    /// The request or the response timed out.
     #[error("cloud request timed out: {0}")]
     Timeout(String),
+    /// The request could not be sent or the response not read (with the error chain).
     #[error("cloud request failed: {0}")]
     Transport(String),
+    /// The endpoint's response body or stream events could not be understood.
     #[error("cloud endpoint sent something unexpected: {0}")]
     Protocol(String),
+    /// Every try failed; the error of the last one.
     #[error("cloud call failed after {attempts} attempts; last: {last}")]
     GaveUp {
+        /// Tries made, the first included.
         attempts: u32,
+        /// The last try's error.
         last: Box<CloudError>,
     },
 }
@@ -103,13 +118,17 @@ pub struct CloudReply {
     pub text: String,
     /// The model that answered, as the endpoint names it.
     pub model: String,
+    /// Prompt tokens, as the endpoint reports them (estimated when it reports none).
     pub prompt_tokens: u32,
+    /// Reply tokens, as the endpoint reports them (estimated when it reports none).
     pub completion_tokens: u32,
     /// The endpoint reported no usage; the counts are estimates.
     pub usage_estimated: bool,
+    /// Why the endpoint stopped (`stop`, `length`, …; empty when not given).
     pub finish_reason: String,
     /// From the first try's start to the first streamed token.
     pub time_to_first_token: Duration,
+    /// From the first try's start to the end of the reply, retries included.
     pub total_time: Duration,
     /// Request bytes sent over all tries.
     pub bytes_sent: u64,
@@ -123,6 +142,7 @@ const CLOUD_SYSTEM_PROMPT: &str = "You answer questions about the user's own mai
 /// The prompt for one escalation, as it will leave the machine.
 #[derive(Debug, Clone)]
 pub struct CloudPrompt {
+    /// The messages to send: the system prompt, then the sources and the redacted question.
     pub messages: Vec<ChatMessage>,
     /// Positions (0-based, into the retrieved hits) of the sources shown, in
     /// the prompt's numbering order: `[1]` is `hits[shown[0]]`.

@@ -29,6 +29,7 @@ pub enum Exposure {
 }
 
 impl Exposure {
+    /// The policy's name as configured: `never`, `redacted` or `allowed`.
     pub fn as_str(self) -> &'static str {
         match self {
             Exposure::Never => "never",
@@ -64,7 +65,9 @@ impl std::str::FromStr for Exposure {
 pub struct PathRule {
     /// The source's name, for messages.
     pub name: String,
+    /// The folder; documents read from anywhere under it follow this rule.
     pub root: PathBuf,
+    /// The exposure of those files.
     pub exposure: Exposure,
 }
 
@@ -81,6 +84,7 @@ pub struct PathRule {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CloudPolicy {
+    /// Exposure of documents no kind or folder rule matches (default: redacted).
     pub default: Exposure,
     /// Per source kind.
     pub kinds: Vec<(String, Exposure)>,

@@ -22,8 +22,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Instructions to the model (never cut to fit the context).
     System,
+    /// The person asking.
     User,
+    /// The model's own earlier replies.
     Assistant,
 }
 
@@ -47,11 +50,14 @@ impl std::fmt::Display for Role {
 /// One message of a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
+    /// Who wrote the message.
     pub role: Role,
+    /// The message text, encoded as plain text (control tags in it are not special).
     pub content: String,
 }
 
 impl ChatMessage {
+    /// A message by `role` with `content`.
     pub fn new(role: Role, content: impl Into<String>) -> Self {
         Self {
             role,
@@ -59,14 +65,17 @@ impl ChatMessage {
         }
     }
 
+    /// A system message.
     pub fn system(content: impl Into<String>) -> Self {
         Self::new(Role::System, content)
     }
 
+    /// A user message.
     pub fn user(content: impl Into<String>) -> Self {
         Self::new(Role::User, content)
     }
 
+    /// An assistant message.
     pub fn assistant(content: impl Into<String>) -> Self {
         Self::new(Role::Assistant, content)
     }
@@ -114,6 +123,7 @@ impl ChatTemplate {
         }
     }
 
+    /// The template family the model's prompts are rendered in.
     pub fn family(&self) -> TemplateFamily {
         self.family
     }

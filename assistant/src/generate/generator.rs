@@ -75,6 +75,7 @@ pub enum FinishReason {
 }
 
 impl FinishReason {
+    /// The reason's wire name: `stop`, `length` or `context` (as in OpenAI's API).
     pub fn as_str(self) -> &'static str {
         match self {
             FinishReason::Stop => "stop",
@@ -107,6 +108,7 @@ pub struct Generation {
     pub time_to_first_token: Duration,
     /// From the start (after any model load) to the end.
     pub total_time: Duration,
+    /// Why generation ended: a stop token, the token cap, or a full context.
     pub finish_reason: FinishReason,
     /// Mean log-probability of the generated tokens (stop token included) under
     /// the raw logits at temperature 1: ≤ 0, nearer 0 is more confident.

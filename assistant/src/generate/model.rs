@@ -61,15 +61,18 @@ impl std::fmt::Display for Architecture {
 /// What a loaded GGUF model is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelInfo {
+    /// The GGUF file the model was loaded from.
     pub path: PathBuf,
     /// `general.name`, if the file has one.
     pub name: Option<String>,
+    /// The network architecture, from `general.architecture`.
     pub architecture: Architecture,
     /// `<arch>.context_length` from the file.
     pub trained_context: usize,
     /// The window Hearth uses: the trained context capped by the configuration
     /// and by the implementation.
     pub context_window: usize,
+    /// Tokens in the tokenizer's vocabulary (from the file's metadata).
     pub vocab_size: usize,
     /// Size of the file in bytes.
     pub file_size: u64,

@@ -17,6 +17,7 @@ const TOP_P_FAST_CANDIDATES: usize = 1024;
 /// One sampled token.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Choice {
+    /// The chosen token id.
     pub token: u32,
     /// `log_softmax(logits)[token]` at temperature 1; always ≤ 0.
     pub logprob: f32,

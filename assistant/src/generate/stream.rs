@@ -42,6 +42,7 @@ pub struct StreamDecoder {
 }
 
 impl StreamDecoder {
+    /// An empty decoder, for the start of a reply.
     pub fn new() -> Self {
         Self::default()
     }

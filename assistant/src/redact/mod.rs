@@ -33,12 +33,15 @@ use patterns::Candidate;
 pub enum PiiKind {
     /// A URL with user info or a secret query/fragment parameter.
     Url,
+    /// An e-mail address.
     Email,
+    /// An IBAN (mod-97-checked).
     Iban,
     /// A payment card number (13–19 digits, Luhn-valid).
     Card,
     /// A bank account, sort code or routing number after its label.
     Account,
+    /// A phone number in an international, North American or European shape.
     Phone,
     /// A street address, with unit, city/state/ZIP or postcode when present.
     Address,
@@ -94,8 +97,11 @@ impl fmt::Display for PiiKind {
 /// A span of personal data found in a text (byte offsets).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Detection {
+    /// What the span is.
     pub kind: PiiKind,
+    /// Byte offset where the span starts.
     pub start: usize,
+    /// Byte offset where the span ends (exclusive).
     pub end: usize,
 }
 
@@ -104,8 +110,11 @@ pub struct Detection {
 /// one [`Redactor::rehydrate`] puts back).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MappingEntry<'a> {
+    /// What the placeholder stands for.
     pub kind: PiiKind,
+    /// The placeholder as sent, such as `<PERSON_3>`.
     pub placeholder: &'a str,
+    /// The original text the placeholder replaced.
     pub original: &'a str,
 }
 
@@ -121,6 +130,7 @@ pub struct KindCount {
 /// Counts per kind, without any original: what the metering log keeps.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RedactionSummary {
+    /// Counts per kind; kinds never seen are absent.
     pub kinds: BTreeMap<PiiKind, KindCount>,
 }
 
@@ -306,6 +316,7 @@ impl Redactor {
         self.entries.len()
     }
 
+    /// Whether no placeholder has been handed out yet (nothing redacted).
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -10,22 +10,35 @@ use hearth_store::{SearchFilter, SearchHit};
 /// A search hit as `hearth search --json` and `/v1/search` print it.
 #[derive(Debug, Serialize)]
 pub struct JsonHit<'a> {
+    /// Position in the result list, from 1.
     pub rank: usize,
+    /// The score the ranking used: inner product, BM25 or fused reciprocal rank.
     pub score: f32,
+    /// Id of the document the chunk belongs to.
     pub doc_id: &'a str,
+    /// Content-addressed id of the chunk.
     pub chunk_id: &'a str,
     /// Source kind.
     pub source: &'a str,
+    /// The document's `file://` URI (with `#item` inside a container file).
     pub uri: &'a str,
+    /// The document's display title.
     pub title: &'a str,
+    /// The document's date, in Unix seconds (`None` when undated).
     pub timestamp: Option<i64>,
     /// Byte range of the chunk in the document text.
     pub offset: u64,
+    /// End of the chunk's byte range (exclusive).
     pub end: u64,
+    /// Where in the document: page, heading path or message range, when known.
     pub locator: Option<&'a str>,
+    /// The document's participants, as `Name <address>` strings.
     pub participants: &'a [String],
+    /// Exact inner product with the query, when the vector list ranked the chunk.
     pub vector_score: Option<f32>,
+    /// BM25 score, when the keyword list ranked the chunk.
     pub keyword_score: Option<f32>,
+    /// The chunk's text.
     pub text: &'a str,
 }
 
@@ -89,18 +102,24 @@ pub fn day_start(day: &str) -> Result<i64, String> {
 /// `POST /v1/search`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SearchRequest {
+pub struct SearchBody {
+    /// The query text; must not be empty.
     pub query: String,
+    /// Hits to return, 1–1000 (default 10).
     #[serde(default = "default_k")]
     pub k: usize,
     /// `hybrid`, `vector` or `bm25` (default: the server's).
     pub mode: Option<String>,
+    /// Source kinds to keep (see [`SOURCE_KINDS`]); empty keeps all.
     #[serde(default)]
     pub sources: Vec<String>,
+    /// Keep documents dated on or after this `YYYY-MM-DD` day (UTC).
     pub after: Option<String>,
+    /// Keep documents dated before this `YYYY-MM-DD` day (UTC).
     pub before: Option<String>,
     /// Participant substring (`--from`).
     pub from: Option<String>,
+    /// Keep documents read from a file under this path prefix.
     pub path: Option<String>,
 }
 
@@ -112,7 +131,9 @@ fn default_k() -> usize {
 /// `{type: "text", text}` parts.
 #[derive(Debug, Deserialize)]
 pub struct WireMessage {
+    /// `system` (or `developer`), `user` or `assistant`.
     pub role: String,
+    /// The message text: a string, a list of text parts, or null (empty).
     #[serde(default)]
     pub content: Value,
 }
@@ -120,25 +141,35 @@ pub struct WireMessage {
 /// `POST /v1/chat/completions` (the fields Hearth uses; others are ignored).
 #[derive(Debug, Deserialize)]
 pub struct ChatRequest {
+    /// `hearth` (default), `hearth-<tier>`, `hearth-cloud`, or a bare tier name.
     #[serde(default)]
     pub model: Option<String>,
+    /// The conversation; retrieval models answer its last user message.
     pub messages: Vec<WireMessage>,
+    /// Most tokens to generate (default: the server's; capped at 4096).
     #[serde(default, alias = "max_completion_tokens")]
     pub max_tokens: Option<usize>,
+    /// Sampling temperature (default 0: greedy).
     #[serde(default)]
     pub temperature: Option<f32>,
+    /// Nucleus sampling probability mass, in (0, 1] (default 1: off).
     #[serde(default)]
     pub top_p: Option<f32>,
+    /// Seed of the sampler (default 0).
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Stream the reply as server-sent events.
     #[serde(default)]
     pub stream: bool,
+    /// Streaming options (OpenAI's `stream_options`).
     #[serde(default)]
     pub stream_options: Option<StreamOptions>,
 }
 
+/// `stream_options` of a chat request.
 #[derive(Debug, Default, Deserialize)]
 pub struct StreamOptions {
+    /// Send a final chunk with the token usage before `[DONE]`.
     #[serde(default)]
     pub include_usage: bool,
 }
@@ -193,7 +224,9 @@ fn content_text(content: &Value) -> Result<String, String> {
 /// `POST /v1/embeddings`.
 #[derive(Debug, Deserialize)]
 pub struct EmbeddingsRequest {
+    /// A string or a list of strings to embed.
     pub input: Value,
+    /// The embedding model's id or `hearth`; any other is refused.
     #[serde(default)]
     pub model: Option<String>,
 }

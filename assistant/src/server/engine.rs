@@ -27,14 +27,19 @@ use hearth_store::{Index, SearchHit};
 
 /// What the engine is built from.
 pub struct EngineConfig {
+    /// The index directory, reopened when its `manifest.json` changes.
     pub index_dir: PathBuf,
+    /// The embedding model the index was built with.
     pub embedder: Arc<Embedder>,
     /// Local tiers that may answer (loaded lazily).
     pub generators: BTreeMap<Tier, Generator>,
+    /// The router's thresholds.
     pub router: RouterConfig,
+    /// The cloud tier, when one is configured (none: local tiers only).
     pub cloud: Option<CloudTier>,
     /// Metering log and prices (none: not metered).
     pub meter: Option<(MeterLog, PriceTable)>,
+    /// How searches and retrieval rank and filter by default.
     pub search: SearchOptions,
     /// Defaults of answered requests (sources shown, reply length).
     pub ask: AskOptions,
@@ -45,11 +50,13 @@ pub struct EngineConfig {
 /// A streamed piece of a chat reply, or its end.
 #[derive(Debug)]
 pub enum ChatEvent {
+    /// Reply text: a streamed piece, or a retrieval answer's whole accepted text.
     Token(String),
     /// A plain generation finished.
     Generated(Generation),
     /// A retrieval answer finished.
     Answered(Box<Answer>),
+    /// The request failed; the error message.
     Failed(String),
 }
 
@@ -90,14 +97,20 @@ pub struct EngineHandle {
 /// What the HTTP layer needs to know without asking the engine.
 #[derive(Debug, Clone)]
 pub struct EngineInfo {
+    /// The local tiers that may answer, cheapest first.
     pub tiers: Vec<Tier>,
+    /// Model name of the cloud endpoint (`None`: no cloud tier configured).
     pub cloud: Option<String>,
+    /// Id of the embedding model, as `/v1/embeddings` names it.
     pub embedding_model: String,
+    /// The default search options.
     pub search: SearchOptions,
+    /// The defaults of answered requests.
     pub ask: AskOptions,
 }
 
 impl EngineHandle {
+    /// What the engine serves, known without asking the engine thread.
     pub fn info(&self) -> &EngineInfo {
         &self.info
     }

@@ -33,7 +33,7 @@ use tokio::sync::mpsc;
 
 use crate::answer::AskOptions;
 use crate::generate::{FinishReason, GenerationParams, Tier};
-use api::{ChatRequest, EmbeddingsRequest, JsonHit, SearchRequest, error_body};
+use api::{ChatRequest, EmbeddingsRequest, JsonHit, SearchBody, error_body};
 use hearth_store::SearchMode;
 
 /// The default model: retrieval with routing.
@@ -372,7 +372,7 @@ async fn embeddings(State(engine): State<EngineHandle>, body: Bytes) -> Response
 }
 
 async fn search(State(engine): State<EngineHandle>, body: Bytes) -> Response {
-    let request: SearchRequest = match serde_json::from_slice(&body) {
+    let request: SearchBody = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad request body: {e}")),
     };

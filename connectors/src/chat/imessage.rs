@@ -6,7 +6,7 @@
 //! `attributedBody`, an archived `NSAttributedString`: its string is read
 //! from after the `NSString` class marker.
 
-use super::{ChatMessage, OWNER, windows};
+use super::{ConversationMessage, OWNER, windows};
 use crate::document::Document;
 use crate::error::ConnectorError;
 use rusqlite::{Connection, OpenFlags};
@@ -43,7 +43,7 @@ impl IMessageReader {
     }
 }
 
-fn read_messages(db: &Connection) -> rusqlite::Result<Vec<ChatMessage>> {
+fn read_messages(db: &Connection) -> rusqlite::Result<Vec<ConversationMessage>> {
     let mut stmt = db.prepare(
         "SELECT m.text, m.attributedBody, m.date, m.is_from_me, h.id,
                 c.chat_identifier, c.display_name
@@ -80,7 +80,7 @@ fn read_messages(db: &Connection) -> rusqlite::Result<Vec<ChatMessage>> {
         let chat_name = display
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| chat.clone());
-        out.push(ChatMessage {
+        out.push(ConversationMessage {
             sender: Some(if from_me == Some(1) {
                 OWNER.to_owned()
             } else {

@@ -1,6 +1,6 @@
 //! Chat exports — WhatsApp `.txt`, Telegram Desktop `result.json`, Android
 //! "SMS Backup & Restore" XML and the macOS iMessage `chat.db` — read into
-//! one [`ChatMessage`] list each, then grouped into conversation windows
+//! one [`ConversationMessage`] list each, then grouped into conversation windows
 //! (per chat, per day, at most [`WINDOW_MESSAGES`] messages): one document
 //! per window, its participants the chat's members, every line carrying its
 //! own time and sender, and each message a span (`Sender, 2026-02-09 07:41`).
@@ -31,7 +31,7 @@ pub const WINDOW_MESSAGES: usize = 50;
 
 /// One message of a chat export.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChatMessage {
+pub struct ConversationMessage {
     /// The conversation: a phone number, chat id or name.
     pub chat: String,
     /// The conversation's display name.
@@ -41,14 +41,19 @@ pub struct ChatMessage {
     /// Seconds since the Unix epoch. Exports that give local times without a
     /// zone (WhatsApp) are read as UTC, so days and times show as written.
     pub timestamp: i64,
+    /// The message text.
     pub text: String,
 }
 
 /// Groups `messages` into windows and makes each a [`Document`]; `source`
 /// names the export (`whatsapp`, `telegram`, `sms`, `imessage`).
-pub(crate) fn windows(path: &Path, source: &str, messages: Vec<ChatMessage>) -> Vec<Document> {
+pub(crate) fn windows(
+    path: &Path,
+    source: &str,
+    messages: Vec<ConversationMessage>,
+) -> Vec<Document> {
     let uri = file_uri(path);
-    let mut by_chat: BTreeMap<String, Vec<ChatMessage>> = BTreeMap::new();
+    let mut by_chat: BTreeMap<String, Vec<ConversationMessage>> = BTreeMap::new();
     for m in messages {
         by_chat.entry(m.chat.clone()).or_default().push(m);
     }
@@ -103,7 +108,7 @@ fn window(
     source: &str,
     chat: &str,
     members: &[String],
-    msgs: &[ChatMessage],
+    msgs: &[ConversationMessage],
     day: Option<NaiveDate>,
     part: usize,
 ) -> Document {
@@ -198,8 +203,8 @@ fn clock(ts: i64) -> String {
 mod tests {
     use super::*;
 
-    fn msg(ts: i64, who: &str, text: &str) -> ChatMessage {
-        ChatMessage {
+    fn msg(ts: i64, who: &str, text: &str) -> ConversationMessage {
+        ConversationMessage {
             chat: "c1".into(),
             chat_name: "Tomás".into(),
             sender: Some(who.into()),

@@ -3,7 +3,7 @@
 //! contact_name) and the text parts of `<mms>` messages, one chat per
 //! address, streamed through quick-xml.
 
-use super::{ChatMessage, OWNER, windows};
+use super::{ConversationMessage, OWNER, windows};
 use crate::document::Document;
 use crate::error::ConnectorError;
 use crate::text::read_bounded;
@@ -45,7 +45,7 @@ fn attrs(e: &BytesStart<'_>) -> HashMap<String, String> {
 }
 
 /// The messages of a backup; an XML error names its byte position.
-pub(crate) fn parse(xml: &[u8]) -> Result<Vec<ChatMessage>, String> {
+pub(crate) fn parse(xml: &[u8]) -> Result<Vec<ConversationMessage>, String> {
     let mut reader = quick_xml::Reader::from_reader(xml);
     let mut buf = Vec::new();
     let mut out = Vec::new();
@@ -95,7 +95,7 @@ pub(crate) fn parse(xml: &[u8]) -> Result<Vec<ChatMessage>, String> {
 }
 
 /// An `<sms>` (or, with `body`, an `<mms>`) as a message.
-fn message(a: &HashMap<String, String>, body: Option<String>) -> Option<ChatMessage> {
+fn message(a: &HashMap<String, String>, body: Option<String>) -> Option<ConversationMessage> {
     let address = a.get("address")?.clone();
     let millis: i64 = a.get("date")?.parse().ok()?;
     let text = body.or_else(|| a.get("body").cloned())?;
@@ -110,7 +110,7 @@ fn message(a: &HashMap<String, String>, body: Option<String>) -> Option<ChatMess
     // sms: type 2 is sent; mms: msg_box 2 is sent.
     let sent = a.get("type").map(String::as_str) == Some("2")
         || a.get("msg_box").map(String::as_str) == Some("2");
-    Some(ChatMessage {
+    Some(ConversationMessage {
         chat: address,
         chat_name: contact.clone(),
         sender: Some(if sent { OWNER.to_owned() } else { contact }),

@@ -4,7 +4,7 @@
 //! times come from `date_unixtime`. Service messages (calls, joins) keep
 //! their action as text.
 
-use super::{ChatMessage, windows};
+use super::{ConversationMessage, windows};
 use crate::document::Document;
 use crate::error::ConnectorError;
 use crate::text::read_bounded;
@@ -82,7 +82,7 @@ impl TelegramReader {
                 if text.trim().is_empty() {
                     continue;
                 }
-                messages.push(ChatMessage {
+                messages.push(ConversationMessage {
                     chat: id.clone(),
                     chat_name: name.clone(),
                     sender,

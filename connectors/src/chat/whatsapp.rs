@@ -5,7 +5,7 @@
 //! message before them; lines without a sender are system lines. Whether a
 //! date is day- or month-first is decided per file from the dates in it.
 
-use super::{ChatMessage, windows};
+use super::{ConversationMessage, windows};
 use crate::document::Document;
 use crate::error::ConnectorError;
 use crate::text::{decode_text, file_title, read_bounded};
@@ -52,7 +52,7 @@ impl WhatsAppReader {
 }
 
 /// The messages of an export of the chat `chat`.
-pub(crate) fn parse(text: &str, chat: &str) -> Result<Vec<ChatMessage>, String> {
+pub(crate) fn parse(text: &str, chat: &str) -> Result<Vec<ConversationMessage>, String> {
     let lines: Vec<(usize, &str, Option<Header<'_>>)> = text
         .lines()
         .enumerate()
@@ -64,7 +64,7 @@ pub(crate) fn parse(text: &str, chat: &str) -> Result<Vec<ChatMessage>, String> 
     }
     let month_first =
         !headers.iter().any(|h| h.date[0] > 12) && headers.iter().any(|h| h.date[1] > 12);
-    let mut out: Vec<ChatMessage> = Vec::new();
+    let mut out: Vec<ConversationMessage> = Vec::new();
     for (line, raw, header) in &lines {
         let Some(h) = header else {
             // A continuation line of a multi-line message.
@@ -86,7 +86,7 @@ pub(crate) fn parse(text: &str, chat: &str) -> Result<Vec<ChatMessage>, String> 
             }
             _ => (None, h.rest.to_owned()),
         };
-        out.push(ChatMessage {
+        out.push(ConversationMessage {
             chat: chat.to_owned(),
             chat_name: chat.to_owned(),
             sender,

@@ -29,13 +29,17 @@ pub const MAX_SHIFT: u32 = 6;
 pub const MAX_INNER: usize = 16_384;
 
 /// A row-major int8 matrix with one scale per row and, for activations, one
-/// power-of-two weight per block of [`BLOCK`] columns:
+/// power-of-two weight per block of `BLOCK` (32) columns:
 /// `value[i][j] ≈ scales[i] · weights[i][j / BLOCK] · data[i][j]`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct QuantRows {
+    /// Number of rows (output channels of a weight, tokens of an activation).
     pub rows: usize,
+    /// Number of columns (the inner dimension).
     pub cols: usize,
+    /// The quantized values, `rows × cols`, row-major, each in [-127, 127].
     pub data: Vec<i8>,
+    /// One f32 scale per row.
     pub scales: Vec<f32>,
     /// `2^(MAX_SHIFT − s)` per block; empty when every block has weight 1.
     pub weights: Vec<i16>,

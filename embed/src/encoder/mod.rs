@@ -47,7 +47,9 @@ use std::sync::Mutex;
 /// How the encoder's linear weights are stored and multiplied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EncoderPrecision {
+    /// f32 weights, multiplied with f32 GEMM.
     F32,
+    /// int8 weights per output channel, with activations quantized per token on the fly.
     Int8,
 }
 
@@ -257,8 +259,8 @@ impl Encoder {
             .sum()
     }
 
-    /// Mean-pooled, L2-normalised embeddings of `sequences` (token ids with [CLS]
-    /// and [SEP]), row-major `sequences.len() × hidden`.
+    /// Mean-pooled, L2-normalised embeddings of `sequences` (token ids with `[CLS]`
+    /// and `[SEP]`), row-major `sequences.len() × hidden`.
     pub fn embed(&self, sequences: &[&[u32]]) -> candle_core::Result<Vec<f32>> {
         let h = self.cfg.hidden_size;
         let mut offsets = Vec::with_capacity(sequences.len() + 1);

@@ -160,7 +160,9 @@ dispatch! {
 /// Shapes for [`attention`].
 #[derive(Debug, Clone, Copy)]
 pub struct AttentionShape {
+    /// Width of the hidden states (all heads together).
     pub hidden: usize,
+    /// Number of attention heads; each is `hidden / heads` wide.
     pub heads: usize,
 }
 

@@ -7,7 +7,7 @@
 use hearth_connectors::{Document, MboxPiece, MboxReader, MboxSplitter, ParticipantRole};
 use proptest::prelude::*;
 
-mod common;
+use crate::common;
 use common::base64;
 
 #[derive(Debug, Clone)]

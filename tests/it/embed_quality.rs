@@ -7,7 +7,7 @@
 //! - retrieval on a known-item suite of real text the project did not write
 //!   (section-1 man pages: NAME description → page): int8 within 0.01 nDCG@10 of f32.
 
-mod common;
+use crate::common;
 
 use hearth_connectors::{discover, read_source};
 use hearth_embed::{

@@ -5,7 +5,7 @@
 //! pending; and the decrypted snapshot is plain Parquet + JSON that polars
 //! reads.
 
-mod common;
+use crate::common;
 
 use common::{command, hearth, json, ok};
 use hearth_sync::{Keyring, SnapshotManifest, Target};

@@ -2,7 +2,7 @@
 //! routing, the cascade, citations checked against the gold source, and one
 //! metering record per generation call.
 
-mod common;
+use crate::common;
 
 use common::{DEMO, hearth, json, ok};
 use serde_json::Value;

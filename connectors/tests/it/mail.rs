@@ -9,7 +9,7 @@ use hearth_connectors::{
 };
 use std::path::PathBuf;
 
-mod common;
+use crate::common;
 use common::base64;
 
 fn fixture(rel: &str) -> PathBuf {

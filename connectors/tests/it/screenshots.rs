@@ -11,8 +11,7 @@ fn demo(name: &str) -> PathBuf {
         .join(name)
 }
 
-#[path = "../../tests/common/os.rs"]
-mod os;
+use hearth_testkit::os;
 
 fn read(path: &Path) -> Document {
     os::ensure_program("tesseract", &["tesseract-ocr", "tesseract-ocr-eng"]);

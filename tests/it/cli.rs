@@ -5,7 +5,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-mod common;
+use crate::common;
 
 use common::{DEMO, command, hearth, json, model_entry, ok};
 
@@ -47,7 +47,7 @@ fn search_finds_the_gold_document_for_most_demo_questions() {
         }
         ranks.push(rank);
     }
-    let summary = hearth_eval::RetrievalSummary::from_ranks(&ranks, 5);
+    let summary = hearth_eval::RankSummary::from_ranks(&ranks, 5);
     eprintln!(
         "hit@5 {:.3} MRR {:.3}; misses: {misses:#?}",
         summary.hit_rate, summary.mrr

@@ -139,8 +139,7 @@ fn broken_pdfs_are_named_failures_never_panics_or_hangs() {
     }
 }
 
-#[path = "../../tests/common/os.rs"]
-mod os;
+use hearth_testkit::os;
 
 /// A page that is only a scanned image is rendered (poppler's `pdftoppm`)
 /// and read by Tesseract; the typed page keeps its text layer. `.ci/run`

@@ -1,7 +1,7 @@
 //! `hearth eval run` end to end: a suite is indexed through the real
 //! pipeline, searched in every mode, written as Parquet rows, and summarised.
 
-mod common;
+use crate::common;
 
 use common::{command, hearth, json, kill_when, ok};
 use polars::prelude::{ParquetReader, SerReader};

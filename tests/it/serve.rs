@@ -3,7 +3,7 @@
 //! (real HTTP, real model), and the leak suite — every byte that reaches the
 //! "cloud" endpoint is recorded and searched for the corpus's personal data.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test crate uses a different subset
 
 pub mod http;
-pub mod os;
+pub use hearth_testkit::os;
 
 use serde_json::Value;
 use std::path::Path;

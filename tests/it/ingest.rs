@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 
 use common::{DEMO, command, hearth, json};
 
@@ -227,7 +227,7 @@ fn a_second_writer_is_refused_and_readers_keep_working() {
     )
     .unwrap();
     index(data.path(), &[src.path()]);
-    let _held = hearth_ingest::WriterLock::acquire(&data.path().join("index.lock")).unwrap();
+    let _held = hearth_store::Index::open_writer(&data.path().join("index")).unwrap();
     let started = Instant::now();
     let out = hearth(data.path(), &["index", src.path().to_str().unwrap()]);
     assert!(!out.status.success());
