@@ -4,9 +4,9 @@
 demo:
     cargo run --release -- demo
 
-# The whole test suite (what CI runs).
+# The whole test suite (what CI runs), with its dependencies installed first.
 test:
-    cargo test --workspace
+    bash scripts/test.sh
 
 # Formatting and lints, as CI checks them.
 lint:
