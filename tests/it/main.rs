@@ -13,5 +13,6 @@ mod cli;
 mod embed_quality;
 mod eval;
 mod ingest;
+mod readme;
 mod serve;
 mod sync;
