@@ -5,7 +5,7 @@
 //! import next to a plain `Index::merge_from` of the laptop's index folder.
 
 use anyhow::{Context as _, Result};
-use hearth_app::Hearth as Context;
+use hearth_app::{DataDir, Hearth as Context};
 use hearth_store::{Index, IndexWriter};
 use hearth_sync::{Keyring, Target};
 use hearth_testkit::corpus::{CorpusSpec, change, generate};
@@ -71,9 +71,10 @@ pub fn run(ctx: &Context, args: &SyncBench) -> Result<()> {
     };
     let corpus = root.join("corpus");
     let laptop = root.join("laptop");
+    let (laptop_data, phone_data) = (DataDir::new(&laptop), DataDir::new(root.join("phone")));
     ctx.models().ensure(hearth_embed::EMBEDDING_MODEL)?;
-    if laptop
-        .join("index")
+    if laptop_data
+        .index()
         .join(hearth_store::MANIFEST_FILE)
         .exists()
         && corpus.exists()
@@ -92,12 +93,11 @@ pub fn run(ctx: &Context, args: &SyncBench) -> Result<()> {
         let first = crate::ingest::index_run("index", &laptop, &corpus)?;
         eprintln!("indexed in {:.1}s", first.wall_secs);
     }
-    let keys_dir = laptop.join("sync");
-    let phone_dir = root.join("phone");
+    let keys_dir = laptop_data.sync();
     // Both keyrings are kept between runs; the phone's index starts empty.
-    let _ = std::fs::remove_dir_all(phone_dir.join("index"));
-    let _ = std::fs::remove_file(phone_dir.join("sync").join("state.json"));
-    let phone_keys = open_or_init(&phone_dir.join("sync"), "phone")?;
+    let _ = std::fs::remove_dir_all(phone_data.index());
+    let _ = std::fs::remove_file(phone_data.sync().join("state.json"));
+    let phone_keys = open_or_init(&phone_data.sync(), "phone")?;
     let mut keys = open_or_init(&keys_dir, "laptop")?;
     if !keys
         .devices()
@@ -113,7 +113,7 @@ pub fn run(ctx: &Context, args: &SyncBench) -> Result<()> {
     for d in [&target_dir, &plain_dir] {
         let _ = std::fs::remove_dir_all(d);
     }
-    let laptop_index = Index::open_writer(&laptop.join("index"))?;
+    let laptop_index = Index::open_writer(&laptop_data.index())?;
     let embedding = laptop_index.manifest().embedding.clone();
     let mut bench = Devices {
         target: Target::open(target_dir.to_str().context("a UTF-8 path")?)?,
@@ -121,9 +121,9 @@ pub fn run(ctx: &Context, args: &SyncBench) -> Result<()> {
         laptop_keys: keys,
         laptop_state: keys_dir,
         plain_dir,
-        phone: Index::create_writer(&phone_dir.join("index"), &embedding)?,
+        phone: Index::create_writer(&phone_data.index(), &embedding)?,
         phone_keys,
-        phone_state: phone_dir.join("sync"),
+        phone_state: phone_data.sync(),
         plain_phone: Index::create_writer(&root.join("phone-plain").join("index"), &embedding)?,
     };
     let mut rows = vec![
@@ -141,7 +141,7 @@ pub fn run(ctx: &Context, args: &SyncBench) -> Result<()> {
         "{}% changed ({changed} items), re-indexed in {:.1}s",
         args.change_percent, reindex.wall_secs
     );
-    bench.laptop_index = Some(Index::open_writer(&laptop.join("index"))?);
+    bench.laptop_index = Some(Index::open_writer(&laptop_data.index())?);
     let exported: HashSet<String> = bench
         .plain_phone
         .manifest()
