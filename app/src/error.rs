@@ -90,6 +90,9 @@ pub enum AppError {
         #[source]
         source: std::io::Error,
     },
+    /// A run's summary could not be serialised for its run record.
+    #[error("run record: {0}")]
+    RunRecord(#[from] serde_json::Error),
     /// From the model registry or the embedder.
     #[error(transparent)]
     Embed(#[from] hearth_embed::EmbedError),

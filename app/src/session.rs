@@ -96,10 +96,7 @@ impl IndexSession {
         let progress = progress.unwrap_or_else(|| Arc::new(|_| {}));
         let result = indexer.run(&mut index, &mut state, &sources, progress);
         match &result {
-            Ok(report) => {
-                let json = serde_json_report(report);
-                state.finish_run(run_id, "ok", &json)?
-            }
+            Ok(report) => state.finish_run(run_id, "ok", &serde_json::to_string(report)?)?,
             Err(err) => state.finish_run(run_id, &format!("failed: {err}"), "{}")?,
         }
         let report = result?;
@@ -114,10 +111,6 @@ impl IndexSession {
         }
         Ok(report)
     }
-}
-
-fn serde_json_report(report: &IndexReport) -> String {
-    serde_json::to_string(report).unwrap_or_else(|_| "{}".to_owned())
 }
 
 fn resolve_sources(state: &IngestState, paths: &[PathBuf]) -> Result<Vec<Source>, AppError> {
