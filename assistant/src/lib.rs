@@ -24,8 +24,8 @@ pub mod task;
 
 pub use answer::{Answer, AskOptions, Assistant, Attempt, NO_SUPPORTED_ANSWER};
 pub use generate::{
-    Architecture, ChatMessage, ChatTemplate, FinishReason, Generation, GenerationParams, Generator,
-    GeneratorConfig, GgufTokenizer, ModelInfo, Role, StreamDecoder, Tier,
+    Architecture, ChatMessage, ChatTemplate, Engine, FinishReason, Generation, GenerationParams,
+    Generator, GeneratorConfig, GgufTokenizer, ModelInfo, Role, StreamDecoder, Tier,
 };
 pub use router::{QuerySignals, Router, RouterConfig};
 pub use task::{TaskClassifier, TaskError, TaskExample, TaskPrediction, TaskType};

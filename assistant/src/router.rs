@@ -425,6 +425,8 @@ mod tests {
             total_time: Duration::ZERO,
             finish_reason: FinishReason::Stop,
             mean_logprob,
+            reused_prompt_tokens: 0,
+            kv_bytes: None,
         }
     }
 

@@ -74,6 +74,9 @@ pub enum StoreError {
     /// The vector codec rejected its input (dimension, non-finite value, spec).
     #[error("vector codec: {0}")]
     Codec(String),
+    /// No Lloyd–Max codebook exists for a dimension and bit width.
+    #[error("vector codec: {0}")]
+    Codebook(#[from] hearth_quant::lloyd_max::CodebookError),
     /// The BM25 keyword index (postings or tokenizer) is invalid or mismatched.
     #[error("keyword index: {0}")]
     Keyword(String),

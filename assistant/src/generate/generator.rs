@@ -3,6 +3,7 @@
 
 use crate::AssistantError;
 use crate::generate::chat::{ChatMessage, ChatTemplate};
+use crate::generate::engine::Engine;
 use crate::generate::model::{LoadedModel, ModelInfo};
 use crate::generate::sampling::Sampler;
 use crate::generate::stream::StreamDecoder;
@@ -24,7 +25,10 @@ pub struct GeneratorConfig {
     /// Convert Q4_1 / Q5_0 / Q5_1 weights to Q8_0 at load: candle has only
     /// scalar kernels for those types, and both pinned models use them (see
     /// [`crate::generate::requant`]). Faster, nearly lossless, more memory.
+    /// (candle engine only; Hearth's engine has fast kernels for every type.)
     pub convert_slow_weights: bool,
+    /// Which implementation runs the forward pass.
+    pub engine: Engine,
 }
 
 impl Default for GeneratorConfig {
@@ -32,6 +36,7 @@ impl Default for GeneratorConfig {
         Self {
             max_context: DEFAULT_MAX_CONTEXT,
             convert_slow_weights: true,
+            engine: Engine::default(),
         }
     }
 }
@@ -114,6 +119,11 @@ pub struct Generation {
     /// the raw logits at temperature 1: ≤ 0, nearer 0 is more confident.
     /// 0 when nothing was generated.
     pub mean_logprob: f32,
+    /// Leading prompt tokens whose keys and values were already cached from
+    /// the previous call (not computed again).
+    pub reused_prompt_tokens: usize,
+    /// Bytes of the KV cache at the end, where the engine reports it.
+    pub kv_bytes: Option<u64>,
 }
 
 impl Generation {
@@ -268,6 +278,35 @@ impl Generator {
         Ok((prefill, started.elapsed()))
     }
 
+    /// Teacher-forced evaluation: clears the KV cache, then runs `tokens` one
+    /// position at a time and hands `visit(i, logits)` the next-token logits
+    /// after token `i` — for perplexity, KL divergence and engine comparisons.
+    pub fn evaluate(
+        &mut self,
+        tokens: &[u32],
+        mut visit: impl FnMut(usize, &[f32]),
+    ) -> Result<(), AssistantError> {
+        let model = self.loaded()?;
+        if tokens.len() > model.info.context_window {
+            return Err(AssistantError::Generation(format!(
+                "{} tokens do not fit a window of {}",
+                tokens.len(),
+                model.info.context_window
+            )));
+        }
+        model.network.clear_cache();
+        for (i, &token) in tokens.iter().enumerate() {
+            let logits = model.network.forward(&[token], i)?;
+            visit(i, &logits);
+        }
+        Ok(())
+    }
+
+    /// The engine running this generator's forward pass.
+    pub fn engine(&self) -> Engine {
+        self.config.engine
+    }
+
     /// The model's tokenizer (loads the model).
     pub fn tokenizer(&mut self) -> Result<&GgufTokenizer, AssistantError> {
         Ok(&self.loaded()?.tokenizer)
@@ -284,6 +323,7 @@ impl Generator {
                 &self.path,
                 self.config.max_context,
                 self.config.convert_slow_weights,
+                self.config.engine,
             )?);
         }
         self.model
@@ -332,6 +372,8 @@ impl Generator {
             total_time: Duration::ZERO,
             finish_reason: FinishReason::Length,
             mean_logprob: 0.0,
+            reused_prompt_tokens: 0,
+            kv_bytes: None,
         };
         if params.max_new_tokens == 0 {
             result.time_to_first_token = started.elapsed();
@@ -339,8 +381,8 @@ impl Generator {
             return Ok(result);
         }
 
-        model.network.clear_cache();
-        let mut logits = model.network.forward(&prompt, 0)?;
+        let (mut logits, reused) = model.network.prefill(&prompt)?;
+        result.reused_prompt_tokens = reused;
         let mut pos = prompt.len();
         let mut stream = StreamDecoder::new();
         let tokenizer = &model.tokenizer;
@@ -378,6 +420,7 @@ impl Generator {
         result.finish_reason = finish;
         result.mean_logprob = (logprob_sum / result.completion_tokens as f64) as f32;
         result.total_time = started.elapsed();
+        result.kv_bytes = model.network.kv_bytes();
         tracing::debug!(
             prompt_tokens = result.prompt_tokens,
             completion_tokens = result.completion_tokens,
@@ -419,6 +462,8 @@ mod tests {
             total_time: Duration::from_millis(1500),
             finish_reason: FinishReason::Length,
             mean_logprob: -0.5,
+            reused_prompt_tokens: 0,
+            kv_bytes: None,
         };
         assert!((g.prompt_tokens_per_second() - 20.0).abs() < 1e-9);
         assert!((g.decode_tokens_per_second() - 4.0).abs() < 1e-9);

@@ -69,6 +69,16 @@ impl<'a> Metadata<'a> {
             .ok_or_else(|| self.error(format!("metadata `{key}` is missing")))
     }
 
+    /// A float (f32 or f64), `None` when absent.
+    pub(crate) fn opt_f32(&self, key: &str) -> Result<Option<f32>, AssistantError> {
+        match self.map.get(key) {
+            None => Ok(None),
+            Some(Value::F32(v)) => Ok(Some(*v)),
+            Some(Value::F64(v)) => Ok(Some(*v as f32)),
+            Some(other) => Err(self.wrong_type(key, "a float", other)),
+        }
+    }
+
     /// A required array of strings.
     pub(crate) fn str_array(&self, key: &str) -> Result<Vec<&'a str>, AssistantError> {
         let value = self.required(key)?;

@@ -1,4 +1,5 @@
-//! Local text generators: GGUF models on candle (CPU), one per [`Tier`].
+//! Local text generators: GGUF models on the CPU, one per [`Tier`], run by
+//! Hearth's own [`engine`] (default) or by candle (the reference).
 //!
 //! - [`tokenizer`]: the byte-level BPE rebuilt from the file's `tokenizer.ggml.*`
 //!   metadata, control tokens registered as special.
@@ -6,7 +7,9 @@
 //!   `tokenizer.chat_template`) and the context-window policy.
 //! - [`sampling`]: greedy / temperature + top-p choice with the token's log-probability.
 //! - [`stream`]: incremental detokenization that never splits a UTF-8 character.
-//! - [`model`]: loading `llama` and `qwen2` weights.
+//! - [`engine`]: Hearth's decoder runtime (block-quantized GEMM/GEMV, owned KV cache,
+//!   prompt-prefix reuse).
+//! - [`model`]: loading `llama` and `qwen2` weights on the configured engine.
 //! - [`requant`]: converting weight types without fast CPU kernels to Q8_0 at load.
 //! - [`generator`]: [`Generator`], prompt in, streamed reply and measurements out.
 //! - [`tier`]: which pinned model answers at each tier.
@@ -21,6 +24,7 @@
 //! with the indexer.
 
 pub mod chat;
+pub mod engine;
 pub mod generator;
 mod metadata;
 pub mod model;
@@ -31,6 +35,7 @@ pub mod tier;
 pub mod tokenizer;
 
 pub use chat::{ChatMessage, ChatTemplate, Role, TemplateFamily};
+pub use engine::Engine;
 pub use generator::{
     DEFAULT_MAX_CONTEXT, FinishReason, Generation, GenerationParams, Generator, GeneratorConfig,
 };

@@ -1,10 +1,12 @@
-//! Loading a GGUF generator on candle: the architecture named by
-//! `general.architecture` picks the forward pass (`quantized_llama` or
-//! `quantized_qwen2`), and the same file supplies the tokenizer, chat template
-//! and context length.
+//! Loading a GGUF generator: the architecture named by
+//! `general.architecture` and the configured [`Engine`] pick the forward pass
+//! (Hearth's own [`crate::generate::engine`], or candle's `quantized_llama` /
+//! `quantized_qwen2`), and the same file supplies the tokenizer, chat
+//! template and context length.
 
 use crate::AssistantError;
 use crate::generate::chat::ChatTemplate;
+use crate::generate::engine::{Decoder, Engine, weights::DecoderWeights};
 use crate::generate::metadata::Metadata;
 use crate::generate::requant;
 use crate::generate::tokenizer::GgufTokenizer;
@@ -42,12 +44,13 @@ impl Architecture {
         }
     }
 
-    /// The longest sequence candle's implementation can take, whatever the file
-    /// says (its llama rotary table has `MAX_SEQ_LEN` rows).
-    fn implementation_limit(self) -> Option<usize> {
-        match self {
-            Self::Llama => Some(quantized_llama::MAX_SEQ_LEN),
-            Self::Qwen2 => None,
+    /// The longest sequence an engine's implementation can take, whatever the
+    /// file says (candle's llama rotary table has `MAX_SEQ_LEN` rows; Hearth's
+    /// grows its tables on demand).
+    fn implementation_limit(self, engine: Engine) -> Option<usize> {
+        match (engine, self) {
+            (Engine::Candle, Self::Llama) => Some(quantized_llama::MAX_SEQ_LEN),
+            _ => None,
         }
     }
 }
@@ -76,17 +79,22 @@ pub struct ModelInfo {
     pub vocab_size: usize,
     /// Size of the file in bytes.
     pub file_size: u64,
+    /// The engine running the forward pass.
+    pub engine: Engine,
 }
 
 enum Weights {
     Llama(quantized_llama::ModelWeights),
     Qwen2(quantized_qwen2::ModelWeights),
+    Hearth(Box<Decoder>),
 }
 
-/// The forward pass: weights with their KV cache, on a device.
+/// The forward pass: weights with their KV cache, on a device, and the tokens
+/// whose keys and values the cache holds.
 pub(crate) struct Network {
     weights: Weights,
     device: Device,
+    cached: Vec<u32>,
 }
 
 fn build<R: std::io::Read + std::io::Seek>(
@@ -124,6 +132,7 @@ impl LoadedModel {
         path: &Path,
         max_context: usize,
         convert: bool,
+        engine: Engine,
     ) -> Result<Self, AssistantError> {
         let started = Instant::now();
         let io = |source| AssistantError::Io {
@@ -150,7 +159,7 @@ impl LoadedModel {
         let trained_context = md.u64(&format!("{arch_name}.context_length"))?;
         let trained_context = usize::try_from(trained_context).unwrap_or(usize::MAX);
         let mut context_window = trained_context.min(max_context);
-        if let Some(limit) = architecture.implementation_limit() {
+        if let Some(limit) = architecture.implementation_limit(engine) {
             context_window = context_window.min(limit);
         }
         if context_window < 2 {
@@ -170,7 +179,19 @@ impl LoadedModel {
         let vocab_size = tokenizer.vocab_size();
 
         let device = Device::Cpu;
-        let (weights, weight_bytes) = if convert {
+        let (weights, weight_bytes) = if engine == Engine::Hearth {
+            let weights = DecoderWeights::load(path, architecture, &content, &mut reader)?;
+            let decoder = Decoder::new(weights);
+            for (name, dtype) in decoder.converted() {
+                tracing::debug!(tensor = %name, from = ?dtype, "converted to Q8_0");
+            }
+            tracing::debug!(
+                resident_mb = decoder.weight_bytes() as f64 / 1e6,
+                "weights in Hearth's block formats"
+            );
+            let bytes = decoder.decode_bytes() as u64;
+            (Ok(Weights::Hearth(Box::new(decoder))), bytes)
+        } else if convert {
             // The embedding table is dequantized to f32 by candle anyway; it is a
             // matrix product only when the file ties the output to it.
             let tied = !content.tensor_infos.contains_key("output.weight");
@@ -195,7 +216,11 @@ impl LoadedModel {
             "loaded generator"
         );
         Ok(Self {
-            network: Network { weights, device },
+            network: Network {
+                weights,
+                device,
+                cached: Vec::new(),
+            },
             tokenizer,
             template,
             info: ModelInfo {
@@ -206,6 +231,7 @@ impl LoadedModel {
                 context_window,
                 vocab_size,
                 file_size,
+                engine,
             },
             load_time,
             weight_bytes,
@@ -233,25 +259,73 @@ fn decode_weight_bytes(content: &gguf_file::Content) -> u64 {
 impl Network {
     /// Forgets the KV cache (before a new, unrelated prompt).
     pub(crate) fn clear_cache(&mut self) {
+        self.cached.clear();
         match &mut self.weights {
             Weights::Llama(m) => m.clear_kv_cache(),
             Weights::Qwen2(m) => m.clear_kv_cache(),
+            Weights::Hearth(d) => d.truncate(0),
         }
     }
 
-    /// Runs `ids` at positions `pos..pos + ids.len()` (extending the KV cache) and
-    /// returns the logits for the next token, as f32.
+    /// Runs `ids` at positions `pos..pos + ids.len()` (extending the KV cache,
+    /// which must hold exactly `pos` positions) and returns the logits for the
+    /// next token, as f32.
     pub(crate) fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Vec<f32>, AssistantError> {
-        let input = Tensor::new(ids, &self.device)?.unsqueeze(0)?;
         let logits = match &mut self.weights {
-            Weights::Llama(m) => m.forward(&input, pos)?,
-            Weights::Qwen2(m) => m.forward(&input, pos)?,
+            Weights::Hearth(d) => d.forward(ids, pos)?,
+            Weights::Llama(_) | Weights::Qwen2(_) => {
+                let input = Tensor::new(ids, &self.device)?.unsqueeze(0)?;
+                let logits = match &mut self.weights {
+                    Weights::Llama(m) => m.forward(&input, pos)?,
+                    Weights::Qwen2(m) => m.forward(&input, pos)?,
+                    Weights::Hearth(_) => unreachable!("matched above"),
+                };
+                logits
+                    .squeeze(0)?
+                    .to_dtype(candle_core::DType::F32)?
+                    .to_vec1::<f32>()?
+            }
         };
-        let logits = logits
-            .squeeze(0)?
-            .to_dtype(candle_core::DType::F32)?
-            .to_vec1::<f32>()?;
+        self.cached.truncate(pos);
+        self.cached.extend_from_slice(ids);
         Ok(logits)
+    }
+
+    /// Runs a whole prompt and returns the logits after its last token and how
+    /// many of its leading tokens were already in the KV cache. Hearth's
+    /// engine keeps the longest prefix the cache shares with `prompt` (a
+    /// system prompt, the sources of a cascade) and computes only the rest;
+    /// candle's cache cannot be cut, so it starts over.
+    pub(crate) fn prefill(&mut self, prompt: &[u32]) -> Result<(Vec<f32>, usize), AssistantError> {
+        let reuse = match &mut self.weights {
+            Weights::Hearth(d) => {
+                let shared = self
+                    .cached
+                    .iter()
+                    .zip(prompt)
+                    .take_while(|(a, b)| a == b)
+                    .count()
+                    // At least one token runs, to give the logits.
+                    .min(prompt.len().saturating_sub(1));
+                d.truncate(shared);
+                self.cached.truncate(shared);
+                shared
+            }
+            _ => {
+                self.clear_cache();
+                0
+            }
+        };
+        let logits = self.forward(&prompt[reuse..], reuse)?;
+        Ok((logits, reuse))
+    }
+
+    /// Bytes the KV cache holds now, where the engine reports it.
+    pub(crate) fn kv_bytes(&self) -> Option<u64> {
+        match &self.weights {
+            Weights::Hearth(d) => Some(d.cache().bytes() as u64),
+            _ => None,
+        }
     }
 }
 

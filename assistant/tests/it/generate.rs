@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 const INSTALL: &str =
     "cargo run --release -- models install smollm2-135m-instruct qwen2.5-coder-0.5b-instruct";
 
-fn model_path(tier: Tier) -> PathBuf {
+pub(crate) fn model_path(tier: Tier) -> PathBuf {
     let catalog = ModelCatalog::pinned().expect("the pinned model catalog");
     let spec = catalog
         .get(tier.model_name())

@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod cloud;
+mod engine;
 mod generate;
 mod redact;
 mod task;

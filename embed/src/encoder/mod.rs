@@ -11,32 +11,9 @@
 //! - **Fused steps** (bias + residual + LayerNorm, bias + GELU) on buffers reused
 //!   from batch to batch.
 
-/// Defines `fn $name` that runs an AVX2+FMA build of `$body` when the CPU has
-/// it and the baseline build otherwise.
-macro_rules! dispatch {
-    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        $(#[$doc])*
-        fn $name($($arg: $ty),*) {
-            #[inline(always)]
-            fn inner($($arg: $ty),*) $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2($($arg: $ty),*) { inner($($arg),*) }
-                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                    // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            inner($($arg),*)
-        }
-    };
-}
-
-mod int8;
 mod ops;
 
-pub use int8::{QuantRows, matmul_i8};
+pub use hearth_quant::int8::{QuantRows, matmul_i8};
 
 use crate::bert::BertConfig;
 use candle_core::{DType, Tensor};

@@ -5,6 +5,7 @@
 //! baseline target and once with AVX2+FMA, picked at run time (closures do not
 //! inherit target features, so the dispatch sits inside the task).
 
+use hearth_quant::dispatch;
 use rayon::prelude::*;
 
 /// e^x, branch-free so it vectorises (inputs clamped to [-87, 88], relative

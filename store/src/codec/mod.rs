@@ -54,26 +54,23 @@
 mod flat;
 /// The f32 dot product the scans use (AVX2 where available); search's exact
 /// rerank uses it too.
-pub(crate) use flat::dot;
+pub(crate) use hearth_quant::linalg::dot;
 mod kernel;
 mod layout;
-mod lloyd_max;
 mod mask;
 mod qjl;
 mod quant;
 #[cfg(test)]
 mod reports;
-mod rng;
-mod rotation;
 mod scan;
 mod spec;
 mod table;
 mod topk;
 mod vector;
 
-pub use lloyd_max::Codebook;
+pub use hearth_quant::lloyd_max::Codebook;
+pub use hearth_quant::rotation::{RandomRotation, Rotation};
 pub use mask::RowMask;
-pub use rotation::RandomRotation;
-pub use spec::{CodecKind, CodecSpec, DEFAULT_SEED, Rotation};
+pub use spec::{CodecKind, CodecSpec, DEFAULT_SEED};
 pub use table::{CodeTable, PreparedQuery};
 pub use vector::{MAX_DIM, VectorCodec};

@@ -12,9 +12,10 @@
 //! inner-product estimate unbiased (the MSE quantizer alone shrinks inner
 //! products towards zero).
 
-use super::flat::matvec;
+use hearth_quant::linalg::matvec;
+use hearth_quant::rng::{DetRng, STREAM_PROJECTION};
+
 use super::layout::PlaneLayout;
-use super::rng::{DetRng, STREAM_PROJECTION};
 
 /// Levels of the sign plane: code 0 = negative, 1 = non-negative.
 pub(crate) const SIGN_LEVELS: [f32; 2] = [-1.0, 1.0];
@@ -81,7 +82,7 @@ impl Qjl {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::flat::dot;
+    use hearth_quant::linalg::dot;
 
     #[test]
     fn unbiased_for_a_fixed_pair() {

@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
+use hearth_quant::lloyd_max::Codebook;
+use hearth_quant::rotation::RandomRotation;
 use rayon::prelude::*;
 
 use super::kernel::{accumulate, simd_available};
 use super::layout::{BLOCK, PlaneLayout};
-use super::lloyd_max::Codebook;
 use super::qjl::{Qjl, SIGN_LEVELS};
-use super::rotation::RandomRotation;
 use super::scan::push_lanes;
 use super::table::{QuantData, QuantQuery};
 use super::topk::TopK;

@@ -6,8 +6,8 @@
 //! cargo test --release -p hearth-store --lib -- --ignored rotation_report --nocapture
 //! ```
 //!
-//! Their output is summarised in the docs of the `codec` and `rotation`
-//! modules.
+//! Their output is summarised in the docs of the `codec` module and of
+//! `hearth_quant::rotation`.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -2,9 +2,10 @@
 //! threads, skips blocks with no allowed row, lets each kind score a block,
 //! and merges the per-task top-k selections.
 
+use hearth_quant::linalg::f32_rows;
 use rayon::prelude::*;
 
-use super::flat::{f32_rows, i8_rows};
+use super::flat::i8_rows;
 use super::layout::BLOCK;
 use super::mask::RowMask;
 use super::topk::TopK;

@@ -2,6 +2,7 @@
 //! as recorded in the index manifest, plus the short names (`tq4`, `tq3-qjl`,
 //! `int8`, `f32`) used on command lines and in benchmark reports.
 
+use hearth_quant::rotation::Rotation;
 use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
@@ -27,28 +28,6 @@ pub enum CodecKind {
     /// one sign bit per coordinate of a Gaussian projection of the residual, for
     /// an unbiased inner-product estimate (b·d/8 + 8 bytes per vector).
     TurboQuantQjl,
-}
-
-/// The random rotation applied before scalar quantization (serde: `hadamard`,
-/// `dense`).
-///
-/// Both make every coordinate of a rotated unit vector follow (exactly for
-/// `Dense`, very nearly for `Hadamard`) the density the Lloyd–Max codebook is
-/// optimal for. They give the same quantization MSE on embedding-like data,
-/// but `Hadamard` encodes 3–4× faster and needs O(d) memory instead of
-/// O(d²), so it is the default (figures in [`RandomRotation`](super::RandomRotation)'s
-/// module docs).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Rotation {
-    /// Three rounds of (random permutation, random signs, normalised
-    /// Walsh–Hadamard transform on power-of-two blocks): O(d log d).
-    #[default]
-    Hadamard,
-    /// A dense Haar-random orthogonal matrix (Gram–Schmidt of a seeded
-    /// Gaussian matrix): O(d²) per vector and in memory, O(d³) to build
-    /// (65 ms at d = 384, 1.2 s at d = 1024).
-    Dense,
 }
 
 /// A codec and its parameters: everything needed to rebuild the same

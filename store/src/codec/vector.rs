@@ -2,9 +2,11 @@
 //! into a [`CodeTable`], prepare a query, scan for the top k, and the exact
 //! reference estimate and reconstruction.
 
-use super::flat::{self, dot};
+use hearth_quant::linalg::dot;
+use hearth_quant::lloyd_max::Codebook;
+
+use super::flat;
 use super::kernel::simd_available;
-use super::lloyd_max::Codebook;
 use super::mask::RowMask;
 use super::quant::QuantCodec;
 use super::scan;

@@ -30,7 +30,19 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::StoreError;
+/// No codebook exists for the requested dimension and bit width (the
+/// dimension must be at least 2 and the bits 1–4).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "no Lloyd–Max codebook for dimension {dim} and {bits} bits \
+     (need dimension ≥ 2 and 1–4 bits)"
+)]
+pub struct CodebookError {
+    /// The requested dimension.
+    pub dim: usize,
+    /// The requested bits per coordinate.
+    pub bits: u8,
+}
 
 /// Most Lloyd iterations before giving up on further convergence (the last
 /// iterate is still a valid, near-optimal quantizer).
@@ -45,7 +57,7 @@ const TOLERANCE: f64 = 1e-11;
 /// `dim` dimensions.
 ///
 /// ```
-/// use hearth_store::codec::Codebook;
+/// use hearth_quant::lloyd_max::Codebook;
 ///
 /// let cb = Codebook::get(384, 2).unwrap();
 /// assert_eq!(cb.centroids().len(), 4);
@@ -65,12 +77,9 @@ pub struct Codebook {
 impl Codebook {
     /// The codebook for `dim` (≥ 2) and `bits` (1–4), computed once per
     /// process and then shared.
-    pub fn get(dim: usize, bits: u8) -> Result<Arc<Self>, StoreError> {
+    pub fn get(dim: usize, bits: u8) -> Result<Arc<Self>, CodebookError> {
         if dim < 2 || !(1..=4).contains(&bits) {
-            return Err(StoreError::Codec(format!(
-                "no Lloyd–Max codebook for dimension {dim} and {bits} bits \
-                 (need dimension ≥ 2 and 1–4 bits)"
-            )));
+            return Err(CodebookError { dim, bits });
         }
         static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
         let cache = CACHE.get_or_init(Default::default);

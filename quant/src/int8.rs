@@ -51,7 +51,7 @@ impl QuantRows {
     /// (`blockwise = true`, for activations).
     ///
     /// ```
-    /// use hearth_embed::encoder::QuantRows;
+    /// use hearth_quant::int8::QuantRows;
     /// let q = QuantRows::quantize(&[1.0, -0.5, 0.0, 0.25], 2, 2, false);
     /// assert_eq!(q.data, vec![127, -64, 0, 127]);
     /// assert!((q.scales[0] - 1.0 / 127.0).abs() < 1e-9);
@@ -104,7 +104,7 @@ impl QuantRows {
     }
 }
 
-dispatch! {
+crate::dispatch! {
 /// One row: its scale, its block weights (if `weights` is not empty) and codes.
 fn quantize_row(row: &[f32], out: &mut [i8], scale: &mut f32, weights: &mut [i16]) {
     let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));

@@ -36,17 +36,40 @@
 //! All arithmetic is plain f32/f64 in a fixed order (no FMA contraction, no
 //! libm), so the same seed gives bit-identical rotations everywhere.
 
-use super::Rotation;
-use super::flat::matvec;
-use super::rng::{DetRng, STREAM_ROTATION};
+use serde::{Deserialize, Serialize};
+
+use crate::linalg::matvec;
+use crate::rng::{DetRng, STREAM_ROTATION};
 
 /// Rounds of the structured Hadamard rotation.
 const HADAMARD_ROUNDS: usize = 3;
 
+/// The random rotation applied before scalar quantization (serde: `hadamard`,
+/// `dense`).
+///
+/// Both make every coordinate of a rotated unit vector follow (exactly for
+/// `Dense`, very nearly for `Hadamard`) the density the Lloyd–Max codebook is
+/// optimal for. They give the same quantization MSE on embedding-like data,
+/// but `Hadamard` encodes 3–4× faster and needs O(d) memory instead of
+/// O(d²), so it is the default (figures in the docs of
+/// [this module](crate::rotation)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rotation {
+    /// Three rounds of (random permutation, random signs, normalised
+    /// Walsh–Hadamard transform on power-of-two blocks): O(d log d).
+    #[default]
+    Hadamard,
+    /// A dense Haar-random orthogonal matrix (Gram–Schmidt of a seeded
+    /// Gaussian matrix): O(d²) per vector and in memory, O(d³) to build
+    /// (65 ms at d = 384, 1.2 s at d = 1024).
+    Dense,
+}
+
 /// A seeded random rotation of R^dim.
 ///
 /// ```
-/// use hearth_store::codec::{RandomRotation, Rotation};
+/// use hearth_quant::rotation::{RandomRotation, Rotation};
 ///
 /// let rot = RandomRotation::new(Rotation::Hadamard, 5, 42);
 /// let x = [1.0, 2.0, 3.0, 4.0, 5.0];
@@ -262,7 +285,7 @@ pub(crate) fn haar_orthogonal(dim: usize, rng: &mut DetRng) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::flat::dot;
+    use crate::linalg::dot;
 
     fn random_vec(rng: &mut DetRng, d: usize) -> Vec<f32> {
         (0..d).map(|_| rng.gaussian() as f32).collect()

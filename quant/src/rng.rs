@@ -12,18 +12,19 @@ use rand_chacha::ChaCha8Rng;
 
 /// Streams of one seed, one per purpose, so that the rotation and the QJL
 /// projection are independent.
-pub(crate) const STREAM_ROTATION: u64 = 1;
+pub const STREAM_ROTATION: u64 = 1;
 /// See [`STREAM_ROTATION`].
-pub(crate) const STREAM_PROJECTION: u64 = 2;
+pub const STREAM_PROJECTION: u64 = 2;
 
 /// A seeded random source with portable derived distributions.
-pub(crate) struct DetRng {
+pub struct DetRng {
     rng: ChaCha8Rng,
     spare: Option<f64>,
 }
 
 impl DetRng {
-    pub(crate) fn new(seed: u64, stream: u64) -> Self {
+    /// The `stream` of `seed` (one of the `STREAM_*` constants).
+    pub fn new(seed: u64, stream: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(stream);
         Self { rng, spare: None }
@@ -40,7 +41,7 @@ impl DetRng {
     }
 
     /// A standard normal deviate (Marsaglia's polar method).
-    pub(crate) fn gaussian(&mut self) -> f64 {
+    pub fn gaussian(&mut self) -> f64 {
         if let Some(z) = self.spare.take() {
             return z;
         }

@@ -1,0 +1,211 @@
+//! The matrix products: [`gemv`] for one token, [`gemm`] for many, both split
+//! across rayon's threads by weight rows so that each weight byte is read by
+//! one thread only.
+
+use super::activations::QuantizedActivations;
+use super::kernels::{dot_rows, dot_rows4};
+use super::matrix::BlockMatrix;
+use rayon::prelude::*;
+
+/// Rows per task: enough work to amortise a task (≈ 16 KiB of weights), and
+/// several tasks per thread so that a slow core does not hold the rest.
+fn rows_per_task(w: &BlockMatrix, tokens: usize) -> usize {
+    let row_bytes = (w.bytes() / w.rows.max(1)).max(1);
+    let by_size = (16 * 1024 / (row_bytes * tokens.max(1))).max(1);
+    let by_threads = w.rows.div_ceil(4 * rayon::current_num_threads());
+    by_size.max(by_threads.min(64)).min(w.rows.max(1))
+}
+
+/// `out[n] = Σ_k w[n][k] · x[0][k]`: the product of a weight matrix with one
+/// token's activations (decode).
+///
+/// # Panics
+/// If the shapes disagree (`x` not one row of `w.cols()`, `out` not `w.rows()`).
+pub fn gemv(w: &BlockMatrix, x: &QuantizedActivations, out: &mut [f32]) {
+    assert!(
+        x.rows == 1 && x.cols == w.cols && out.len() == w.rows,
+        "gemv: {}×{} by {}×{} into {}",
+        w.rows,
+        w.cols,
+        x.rows,
+        x.cols,
+        out.len()
+    );
+    let chunk = rows_per_task(w, 1);
+    out.par_chunks_mut(chunk)
+        .enumerate()
+        .for_each(|(c, out)| dot_rows(w, c * chunk, x, 0, out));
+}
+
+/// Disjoint writes into one output buffer from several tasks.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+// SAFETY: tasks write disjoint elements (each its own weight rows' columns).
+unsafe impl Send for SharedOut {}
+// SAFETY: as above; no element is read or written by two tasks.
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    /// The buffer (a method, so closures capture the whole `Sync` wrapper).
+    fn ptr(self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// `out[t][n] = Σ_k w[n][k] · x[t][k]` for every token `t` (prefill), `out`
+/// token-major (`x.rows() × w.rows()`). Each task takes a band of weight rows
+/// (kept in cache) across all tokens, four tokens per kernel call.
+///
+/// # Panics
+/// If the shapes disagree.
+pub fn gemm(w: &BlockMatrix, x: &QuantizedActivations, out: &mut [f32]) {
+    let (m, n) = (x.rows, w.rows);
+    assert!(
+        x.cols == w.cols && out.len() == m * n,
+        "gemm: {}×{} by {}×{} into {}",
+        w.rows,
+        w.cols,
+        x.rows,
+        x.cols,
+        out.len()
+    );
+    if m == 1 {
+        return gemv(w, x, out);
+    }
+    let band = rows_per_task(w, 4).max(8);
+    let shared = SharedOut(out.as_mut_ptr());
+    (0..n.div_ceil(band)).into_par_iter().for_each(|c| {
+        let first = c * band;
+        let rows = band.min(n - first);
+        let mut tile = vec![[0f32; 4]; rows];
+        let mut single = vec![0f32; rows];
+        let mut t = 0;
+        while t < m {
+            if t + 4 <= m {
+                dot_rows4(w, first, x, t, &mut tile);
+                for (u, col) in (0..4).map(|u| (u, t + u)) {
+                    for (r, v) in tile.iter().enumerate() {
+                        // SAFETY: element (col, first + r) is inside `out`
+                        // (col < m, first + r < n) and only this task writes
+                        // columns first..first + rows.
+                        unsafe { *shared.ptr().add(col * n + first + r) = v[u] };
+                    }
+                }
+                t += 4;
+            } else {
+                dot_rows(w, first, x, t, &mut single);
+                for (r, v) in single.iter().enumerate() {
+                    // SAFETY: as above.
+                    unsafe { *shared.ptr().add(t * n + first + r) = *v };
+                }
+                t += 1;
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::kernels::{block_codes, block_sum, reference_dot};
+    use super::super::{BLOCK, WeightFormat};
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A random matrix in `format` (random GGUF bytes with sane scales).
+    fn matrix(format: WeightFormat, rows: usize, cols: usize, seed: u64) -> BlockMatrix {
+        let mut state = seed | 1;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let blocks = rows * cols / BLOCK;
+        let mut bytes = Vec::new();
+        for _ in 0..blocks {
+            let d = half::f16::from_f32(((next() % 1000) as f32 + 1.0) * 1e-4);
+            bytes.extend_from_slice(&d.to_le_bytes());
+            let body = format.ggml_block_bytes() - 2;
+            for k in 0..body {
+                let b = next() as u8;
+                // A Q4_1 minimum is an f16 too: keep it small and finite.
+                let b = if format == WeightFormat::Q4_1 && k == 1 {
+                    b & 0x1F
+                } else {
+                    b
+                };
+                bytes.push(b);
+            }
+        }
+        BlockMatrix::from_ggml(format, rows, cols, &bytes).unwrap()
+    }
+
+    fn activations(rows: usize, cols: usize, seed: u64) -> QuantizedActivations {
+        let v: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i as f32 + seed as f32 * 0.37) * 0.618).sin() * 3.0)
+            .collect();
+        let mut x = QuantizedActivations::new();
+        x.quantize(&v, rows, cols);
+        x
+    }
+
+    fn format() -> impl Strategy<Value = WeightFormat> {
+        prop_oneof![
+            Just(WeightFormat::Q8_0),
+            Just(WeightFormat::Q4_1),
+            Just(WeightFormat::Q5_0)
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn simd_equals_the_reference(
+            format in format(), rows in 1usize..40, nb in 1usize..9, tokens in 1usize..11, seed in any::<u64>()
+        ) {
+            let cols = nb * BLOCK;
+            let w = matrix(format, rows, cols, seed);
+            let x = activations(tokens, cols, seed);
+            let mut out = vec![0f32; tokens * rows];
+            gemm(&w, &x, &mut out);
+            for t in 0..tokens {
+                for r in 0..rows {
+                    let want = reference_dot(&w, r, &x, t);
+                    // The block sums are exact integers in both paths; only the
+                    // f32 accumulation order across blocks differs.
+                    let scale: f32 = (0..nb).map(|b| {
+                        let i = r * nb + b;
+                        (w.scales[i] * x.scales[t * nb + b] * block_sum(&w, r, b, &x, t) as f32).abs()
+                            + if format == WeightFormat::Q4_1 { (w.mins[i] * x.sums[t * nb + b]).abs() } else { 0.0 }
+                    }).sum();
+                    let got = out[t * rows + r];
+                    prop_assert!((got - want).abs() <= 1e-5 * scale.max(1e-30), "{format} {t},{r}: {got} vs {want}");
+                }
+            }
+        }
+
+        #[test]
+        fn products_match_dequantized_arithmetic(format in format(), rows in 1usize..6, nb in 1usize..5, seed in any::<u64>()) {
+            let cols = nb * BLOCK;
+            let w = matrix(format, rows, cols, seed);
+            let x = activations(1, cols, seed);
+            let mut out = vec![0f32; rows];
+            gemv(&w, &x, &mut out);
+            let (wd, xd) = (w.dequantize(), x.dequantize());
+            for r in 0..rows {
+                let want: f64 = (0..cols).map(|k| f64::from(wd[r * cols + k]) * f64::from(xd[k])).sum();
+                let mag: f64 = (0..cols).map(|k| (f64::from(wd[r * cols + k]) * f64::from(xd[k])).abs()).sum();
+                prop_assert!((f64::from(out[r]) - want).abs() <= 1e-4 * mag.max(1e-30), "{format} row {r}: {} vs {want}", out[r]);
+            }
+        }
+    }
+
+    #[test]
+    fn q5_0_codes_span_minus_16_to_15() {
+        let w = matrix(WeightFormat::Q5_0, 4, 64, 7);
+        let codes: Vec<i32> = (0..8).flat_map(|i| block_codes(&w, i)).collect();
+        assert!(codes.iter().all(|c| (-16..16).contains(c)));
+        assert!(codes.iter().any(|&c| c < -8) && codes.iter().any(|&c| c > 8));
+    }
+}
