@@ -33,6 +33,10 @@ pub enum Command {
     /// Answer a question from the index with cited sources, on the local
     /// tiers (micro first; escalating when an answer is unsure or unsupported).
     Ask(AskArgs),
+    /// Plain generation on one local tier, outside the assistant: the tier's
+    /// chat template around the prompt (or none with --raw), the reply
+    /// streamed to stdout, with its timings.
+    Generate(GenerateArgs),
     /// Serve the index on localhost: OpenAI-compatible `/v1/chat/completions`
     /// (answers with citations, routed across the tiers), `/v1/models`,
     /// `/v1/embeddings` and `/v1/search`. Runs until stopped.
@@ -213,6 +217,37 @@ pub struct AskArgs {
     /// Seed of sampled decoding.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The prompt (else --prompt-file, else standard input).
+    pub prompt: Option<String>,
+    /// Read the prompt from this file.
+    #[arg(long, conflicts_with = "prompt")]
+    pub prompt_file: Option<PathBuf>,
+    /// The tier whose model generates: micro, local or larger.
+    #[arg(long, default_value = "local")]
+    pub tier: String,
+    /// Most tokens to generate.
+    #[arg(long, default_value_t = 256)]
+    pub max_tokens: usize,
+    /// Sampling temperature (0 = greedy, the default).
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f32,
+    /// Seed of sampled decoding.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Continue the prompt as it is, without the chat template.
+    #[arg(long)]
+    pub raw: bool,
+    /// The engine: hearth (default) or candle (the reference); default from
+    /// `[generation] engine` or HEARTH_ENGINE.
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// The reply and its measurements as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,9 +4,9 @@
 
 use crate::data_dir::DataDir;
 use crate::error::AppError;
-use hearth_assistant::SearchOptions;
 use hearth_assistant::cloud::{CloudConfig, CloudPolicy, DEFAULT_KEY_ENV, Exposure};
 use hearth_assistant::meter::PriceTable;
+use hearth_assistant::{Engine, GeneratorConfig, SearchOptions};
 use hearth_embed::EmbedderOptions;
 use hearth_store::SearchMode;
 use hearth_store::codec::CodecSpec;
@@ -32,6 +32,9 @@ pub struct ConfigFile {
     /// How questions are answered.
     #[serde(default)]
     pub assistant: AssistantSection,
+    /// How the local generators run.
+    #[serde(default)]
+    pub generation: GenerationSection,
     /// Price per tier (`[prices.cloud] input_per_mtok = 0.15`, …) for metering.
     #[serde(default)]
     pub prices: PriceTable,
@@ -76,6 +79,17 @@ pub struct AssistantSection {
     pub sources: Option<usize>,
     /// Most tokens per reply (default 96).
     pub max_tokens: Option<usize>,
+}
+
+/// The `[generation]` table.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerationSection {
+    /// `hearth` (Hearth's own decoder runtime, the default) or `candle`
+    /// (the reference engine); HEARTH_ENGINE wins over it.
+    pub engine: Option<String>,
+    /// Upper bound on a generator's context window, in tokens (default 4096).
+    pub max_context: Option<usize>,
 }
 
 /// The `[search]` table.
@@ -151,6 +165,8 @@ pub struct Config {
     pub search: SearchOptions,
     /// The `[assistant]` table as written.
     pub assistant: AssistantSection,
+    /// How every local generator is set up (engine, context cap).
+    pub generator: GeneratorConfig,
     /// Prices per tier for metering.
     pub prices: PriceTable,
     /// The `[cloud]` table as written (resolved by [`Config::cloud`]).
@@ -247,6 +263,26 @@ impl Config {
             }
             search.rerank = rerank;
         }
+        let mut generator = GeneratorConfig::default();
+        let engine = std::env::var("HEARTH_ENGINE")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .or(config.generation.engine.clone());
+        if let Some(name) = engine {
+            generator.engine = Engine::parse(name.trim()).ok_or_else(|| {
+                AppError::Invalid(format!(
+                    "[generation] engine (or HEARTH_ENGINE) `{name}`: expected hearth or candle"
+                ))
+            })?;
+        }
+        if let Some(max) = config.generation.max_context {
+            if max < 16 {
+                return Err(AppError::Invalid(
+                    "[generation] max_context must be at least 16 tokens".into(),
+                ));
+            }
+            generator.max_context = max;
+        }
         Ok(Self {
             file,
             data_dir: DataDir::new(data_dir),
@@ -255,6 +291,7 @@ impl Config {
             codec,
             search,
             assistant: config.assistant,
+            generator,
             prices: config.prices,
             cloud: config.cloud,
         })

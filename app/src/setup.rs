@@ -145,7 +145,9 @@ impl<'h> AssistantSetup<'h> {
         let mut out = BTreeMap::new();
         for tier in wanted {
             let dir = models.ensure(tier.model_name())?;
-            out.insert(tier, Generator::from_path(dir.join(tier.gguf_file())));
+            let generator = Generator::from_path(dir.join(tier.gguf_file()))
+                .with_config(self.hearth.config().generator.clone());
+            out.insert(tier, generator);
         }
         Ok(out)
     }

@@ -13,7 +13,7 @@
 use crate::roofline::{self, MemoryBandwidth};
 use anyhow::{Context as _, Result, bail};
 use hearth_app::Hearth as Context;
-use hearth_assistant::{Generator, Tier};
+use hearth_assistant::{Engine, Generator, GeneratorConfig, Tier};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -35,6 +35,11 @@ pub struct GenerateBench {
     /// Runs per tier and engine; medians are reported.
     #[arg(long, default_value_t = 3)]
     pub repeats: usize,
+    /// Hearth's engines to measure: `hearth` (its own runtime, the default
+    /// engine) and `candle` (the reference, with slow weight types converted
+    /// to Q8_0 as before the own runtime).
+    #[arg(long, value_delimiter = ',', default_value = "hearth,candle")]
+    pub engines: Vec<String>,
     /// Skip the llama.cpp baseline.
     #[arg(long)]
     pub no_baseline: bool,
@@ -117,10 +122,19 @@ pub fn run(ctx: &Context, args: &GenerateBench) -> Result<()> {
         bandwidth.triad / 1e9
     );
 
+    let engines = args
+        .engines
+        .iter()
+        .map(|e| {
+            Engine::parse(e).with_context(|| format!("--engines {e}: expected hearth or candle"))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut rows = Vec::new();
     for (tier, path) in &models {
-        eprintln!("measuring hearth {tier} ({})…", path.display());
-        rows.push(measure_hearth(*tier, path, args, repeats)?);
+        for &engine in &engines {
+            eprintln!("measuring {engine} {tier} ({})…", path.display());
+            rows.push(measure_hearth(*tier, path, args, repeats, engine)?);
+        }
     }
 
     let (mut baseline, mut baseline_error) = (None, None);
@@ -196,8 +210,17 @@ fn pick_tiers(ctx: &Context, named: Option<&[String]>) -> Result<Vec<Tier>> {
 
 /// Loads the tier's model (timing it and the resident memory it adds), then
 /// prefills the fixed prompt and decodes greedily `repeats` times.
-fn measure_hearth(tier: Tier, path: &Path, args: &GenerateBench, repeats: usize) -> Result<Row> {
-    let mut generator = Generator::from_path(path);
+fn measure_hearth(
+    tier: Tier,
+    path: &Path,
+    args: &GenerateBench,
+    repeats: usize,
+    engine: Engine,
+) -> Result<Row> {
+    let mut generator = Generator::from_path(path).with_config(GeneratorConfig {
+        engine,
+        ..GeneratorConfig::default()
+    });
     let before = resident_bytes();
     let t = Instant::now();
     generator.load()?;
@@ -214,7 +237,10 @@ fn measure_hearth(tier: Tier, path: &Path, args: &GenerateBench, repeats: usize)
         decode.push(rate(args.gen_tokens, d));
     }
     Ok(Row {
-        engine: "hearth".to_owned(),
+        engine: match engine {
+            Engine::Hearth => "hearth".to_owned(),
+            Engine::Candle => "hearth/candle".to_owned(),
+        },
         tier,
         model: tier.model_name().to_owned(),
         load_secs: Some(load_secs),

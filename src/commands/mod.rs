@@ -5,6 +5,7 @@ mod bench;
 mod compact;
 mod demo;
 mod eval;
+mod generate;
 mod index;
 mod models;
 mod router;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Source(cmd) => source::run(&ctx, cmd),
         Command::Search(args) => search::run(&ctx, &args),
         Command::Ask(args) => ask::run(&ctx, &args),
+        Command::Generate(args) => generate::run(&ctx, &args),
         Command::Serve(args) => serve::run(&ctx, &args),
         Command::Router(cmd) => router::run(&ctx, cmd),
         Command::Status(args) => status::run(&ctx, &args),

@@ -345,9 +345,8 @@ impl Generator {
         params: &GenerationParams,
         mut on_token: impl FnMut(&str),
     ) -> Result<Generation, AssistantError> {
-        let mut sampler = Sampler::new(params.temperature, params.top_p, params.seed)?;
-        let model = self.loaded()?;
         let started = Instant::now();
+        let model = self.loaded()?;
         let window = model.info.context_window;
         let reserve = params.max_new_tokens.min(window / 2).max(1);
         let (prompt, truncated_tokens) =
@@ -361,6 +360,51 @@ impl Generator {
                 "prompt cut from the front to fit the context window"
             );
         }
+        self.run(&prompt, truncated_tokens, started, params, &mut on_token)
+    }
+
+    /// Continues `text` as it is, with no chat template (`hearth generate
+    /// --raw`). A text longer than the window (less room for the reply) loses
+    /// its front, counted in [`Generation::truncated_tokens`].
+    pub fn complete(
+        &mut self,
+        text: &str,
+        params: &GenerationParams,
+        mut on_token: impl FnMut(&str),
+    ) -> Result<Generation, AssistantError> {
+        let started = Instant::now();
+        let model = self.loaded()?;
+        let window = model.info.context_window;
+        let reserve = params.max_new_tokens.min(window / 2).max(1);
+        let mut prompt = model.tokenizer.encode_plain(text)?;
+        if prompt.is_empty() {
+            return Err(AssistantError::InvalidParams("an empty prompt".into()));
+        }
+        let budget = window - reserve;
+        let truncated_tokens = prompt.len().saturating_sub(budget);
+        if truncated_tokens > 0 {
+            tracing::warn!(
+                truncated_tokens,
+                window,
+                "prompt cut from the front to fit the context window"
+            );
+            prompt.drain(..truncated_tokens);
+        }
+        self.run(&prompt, truncated_tokens, started, params, &mut on_token)
+    }
+
+    /// Prefills `prompt` (reusing any cached prefix) and samples the reply.
+    fn run(
+        &mut self,
+        prompt: &[u32],
+        truncated_tokens: usize,
+        started: Instant,
+        params: &GenerationParams,
+        on_token: &mut dyn FnMut(&str),
+    ) -> Result<Generation, AssistantError> {
+        let mut sampler = Sampler::new(params.temperature, params.top_p, params.seed)?;
+        let model = self.loaded()?;
+        let window = model.info.context_window;
         let stop = model.tokenizer.stop_ids();
 
         let mut result = Generation {
@@ -381,7 +425,7 @@ impl Generator {
             return Ok(result);
         }
 
-        let (mut logits, reused) = model.network.prefill(&prompt)?;
+        let (mut logits, reused) = model.network.prefill(prompt)?;
         result.reused_prompt_tokens = reused;
         let mut pos = prompt.len();
         let mut stream = StreamDecoder::new();

@@ -192,6 +192,34 @@ mod x86 {
         unsafe { _mm256_loadu_si256(s.as_ptr().cast()) }
     }
 
+    /// Format tags for the monomorphized row kernels.
+    const Q8_0: u8 = 0;
+    const Q4_1: u8 = 1;
+    const Q5_0: u8 = 2;
+
+    /// Block codes for a format known at compile time: `codes` is the
+    /// block's code bytes (32 for Q8_0, 16 otherwise), `high` its fifth bits.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn load<const F: u8>(codes: &[u8], high: u32) -> __m256i {
+        if F == Q8_0 {
+            debug_assert!(codes.len() >= 32);
+            // SAFETY: a Q8_0 block holds 32 code bytes; unaligned load.
+            return unsafe { _mm256_loadu_si256(codes.as_ptr().cast()) };
+        }
+        debug_assert!(codes.len() >= 16);
+        // SAFETY: a 4/5-bit block holds 16 code bytes; unaligned load.
+        let raw = unsafe { _mm_loadu_si128(codes.as_ptr().cast()) };
+        let both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
+        let q = _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+        if F == Q4_1 {
+            return q;
+        }
+        let bits = expand_bits(high);
+        let clear = _mm256_andnot_si256(bits, _mm256_set1_epi8(0xF0u8 as i8));
+        _mm256_or_si256(q, clear)
+    }
+
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn dot_rows(
         w: &BlockMatrix,
@@ -200,27 +228,59 @@ mod x86 {
         t: usize,
         out: &mut [f32],
     ) {
+        match w.format {
+            WeightFormat::Q8_0 => rows::<Q8_0>(w, first_row, x, t, out),
+            WeightFormat::Q4_1 => rows::<Q4_1>(w, first_row, x, t, out),
+            WeightFormat::Q5_0 => rows::<Q5_0>(w, first_row, x, t, out),
+        }
+    }
+
+    /// One token against a band of rows, the format fixed at compile time:
+    /// slices are cut once per row so the block loop has no bounds checks,
+    /// and two accumulators hide the FMA latency.
+    #[target_feature(enable = "avx2,fma")]
+    fn rows<const F: u8>(
+        w: &BlockMatrix,
+        first_row: usize,
+        x: &QuantizedActivations,
+        t: usize,
+        out: &mut [f32],
+    ) {
         let nb = w.cols / BLOCK;
-        let unsigned = w.format == WeightFormat::Q4_1;
+        let code_bytes = if F == Q8_0 { BLOCK } else { 16 };
         let xs = &x.scales[t * nb..(t + 1) * nb];
         let xm = &x.sums[t * nb..(t + 1) * nb];
+        let xa = &x.codes[t * x.cols..(t + 1) * x.cols];
+        let ones = _mm256_set1_epi16(1);
         for (k, o) in out.iter_mut().enumerate() {
             let r = first_row + k;
-            let mut acc = _mm256_setzero_ps();
+            let codes = &w.codes[r * nb * code_bytes..(r + 1) * nb * code_bytes];
+            let scales = &w.scales[r * nb..(r + 1) * nb];
+            let high = if F == Q5_0 {
+                &w.high[r * nb..(r + 1) * nb]
+            } else {
+                &[][..]
+            };
+            let mut acc = [_mm256_setzero_ps(); 2];
             let mut acc_min = 0f32;
             for b in 0..nb {
-                let i = r * nb + b;
-                let q = load_codes(w, i);
-                let q_abs = _mm256_sign_epi8(q, q);
-                let a = load_activations(x, t, b);
-                let sums = products(unsigned, q_abs, q, a);
-                let d = _mm256_set1_ps(w.scales[i] * xs[b]);
-                acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), acc);
-                if unsigned {
-                    acc_min += w.mins[i] * xm[b];
+                let h = if F == Q5_0 { high[b] } else { 0 };
+                let q = load::<F>(&codes[b * code_bytes..], h);
+                // SAFETY: token rows are `cols` = nb·32 bytes long.
+                let a = unsafe { _mm256_loadu_si256(xa.as_ptr().add(b * BLOCK).cast()) };
+                let pairs = if F == Q4_1 {
+                    _mm256_maddubs_epi16(q, a)
+                } else {
+                    _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(a, q))
+                };
+                let sums = _mm256_madd_epi16(pairs, ones);
+                let d = _mm256_set1_ps(scales[b] * xs[b]);
+                acc[b & 1] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), acc[b & 1]);
+                if F == Q4_1 {
+                    acc_min += w.mins[r * nb + b] * xm[b];
                 }
             }
-            *o = hsum(acc) + acc_min;
+            *o = hsum(_mm256_add_ps(acc[0], acc[1])) + acc_min;
         }
     }
 

@@ -37,6 +37,35 @@ pub fn gemv(w: &BlockMatrix, x: &QuantizedActivations, out: &mut [f32]) {
         .for_each(|(c, out)| dot_rows(w, c * chunk, x, 0, out));
 }
 
+/// Several products of one token's activations at once (Q, K and V; gate and
+/// up): `outs[i] = ws[i] · x`, all rows of all matrices in one parallel
+/// region, so the threads are woken once instead of once per matrix.
+///
+/// # Panics
+/// If the counts or shapes disagree.
+pub fn gemv_many(ws: &[&BlockMatrix], x: &QuantizedActivations, outs: &mut [&mut [f32]]) {
+    assert_eq!(ws.len(), outs.len(), "gemv_many: matrices and outputs");
+    let mut tasks: Vec<(&BlockMatrix, usize, &mut [f32])> = Vec::new();
+    for (w, out) in ws.iter().zip(outs.iter_mut()) {
+        assert!(
+            x.rows == 1 && x.cols == w.cols && out.len() == w.rows,
+            "gemv_many: {}×{} by {}×{} into {}",
+            w.rows,
+            w.cols,
+            x.rows,
+            x.cols,
+            out.len()
+        );
+        let chunk = rows_per_task(w, 1);
+        for (c, part) in out.chunks_mut(chunk).enumerate() {
+            tasks.push((w, c * chunk, part));
+        }
+    }
+    tasks
+        .into_par_iter()
+        .for_each(|(w, first, out)| dot_rows(w, first, x, 0, out));
+}
+
 /// Disjoint writes into one output buffer from several tasks.
 #[derive(Clone, Copy)]
 struct SharedOut(*mut f32);
@@ -155,6 +184,19 @@ mod tests {
             Just(WeightFormat::Q4_1),
             Just(WeightFormat::Q5_0)
         ]
+    }
+
+    #[test]
+    fn many_products_equal_one_at_a_time() {
+        let a = matrix(WeightFormat::Q5_0, 70, 64, 1);
+        let b = matrix(WeightFormat::Q8_0, 9, 64, 2);
+        let x = activations(1, 64, 3);
+        let (mut ya, mut yb) = (vec![0f32; 70], vec![0f32; 9]);
+        gemv_many(&[&a, &b], &x, &mut [&mut ya, &mut yb]);
+        let (mut za, mut zb) = (vec![0f32; 70], vec![0f32; 9]);
+        gemv(&a, &x, &mut za);
+        gemv(&b, &x, &mut zb);
+        assert_eq!((ya, yb), (za, zb));
     }
 
     proptest! {

@@ -21,7 +21,7 @@ mod matmul;
 mod matrix;
 
 pub use activations::QuantizedActivations;
-pub use matmul::{gemm, gemv};
+pub use matmul::{gemm, gemv, gemv_many};
 pub use matrix::{BlockMatrix, FormatError, WeightFormat};
 
 /// Values per block in every format here (GGUF's `QK8_0 = QK4_1 = QK5_0 = 32`).

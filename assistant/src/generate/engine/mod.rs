@@ -20,7 +20,7 @@ pub use kv::{F32KvCache, KvCache, KvLayout};
 pub use weights::{DecoderConfig, RopeStyle};
 
 use crate::AssistantError;
-use hearth_quant::blocks::{BlockMatrix, QuantizedActivations, gemm, gemv};
+use hearth_quant::blocks::{BlockMatrix, QuantizedActivations, gemm, gemv, gemv_many};
 use hearth_quant::vector;
 use rayon::prelude::*;
 use rope::Rope;
@@ -192,13 +192,21 @@ impl Decoder {
             vector::rms_norm(&s.x, &layer.attn_norm, c.norm_eps, h);
             s.quant.quantize(h, t, d);
             let q = resize(&mut s.q, t * qd);
-            product(&layer.wq, &s.quant, q);
-            add_bias(q, &layer.bq);
             let k = resize(&mut s.k, t * kvd);
-            product(&layer.wk, &s.quant, k);
-            add_bias(k, &layer.bk);
             let v = resize(&mut s.v, t * kvd);
-            product(&layer.wv, &s.quant, v);
+            if t == 1 {
+                gemv_many(
+                    &[&layer.wq, &layer.wk, &layer.wv],
+                    &s.quant,
+                    &mut [&mut *q, &mut *k, &mut *v],
+                );
+            } else {
+                gemm(&layer.wq, &s.quant, q);
+                gemm(&layer.wk, &s.quant, k);
+                gemm(&layer.wv, &s.quant, v);
+            }
+            add_bias(q, &layer.bq);
+            add_bias(k, &layer.bk);
             add_bias(v, &layer.bv);
             self.rope.apply(q, c.heads, pos);
             self.rope.apply(k, c.kv_heads, pos);
@@ -225,9 +233,17 @@ impl Decoder {
             vector::rms_norm(&s.x, &layer.ffn_norm, c.norm_eps, h);
             s.quant.quantize(h, t, d);
             let gate = resize(&mut s.gate, t * c.ffn_dim);
-            product(&layer.gate, &s.quant, gate);
             let up = resize(&mut s.up, t * c.ffn_dim);
-            product(&layer.up, &s.quant, up);
+            if t == 1 {
+                gemv_many(
+                    &[&layer.gate, &layer.up],
+                    &s.quant,
+                    &mut [&mut *gate, &mut *up],
+                );
+            } else {
+                gemm(&layer.gate, &s.quant, gate);
+                gemm(&layer.up, &s.quant, up);
+            }
             vector::silu_mul(gate, up);
             s.quant.quantize(gate, t, c.ffn_dim);
             let proj = resize(&mut s.proj, t * d);
