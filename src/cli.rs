@@ -238,6 +238,9 @@ pub struct GenerateArgs {
     /// Seed of sampled decoding.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// A system message before the prompt (default: the model template's own).
+    #[arg(long, conflicts_with = "raw")]
+    pub system: Option<String>,
     /// Continue the prompt as it is, without the chat template.
     #[arg(long)]
     pub raw: bool,

@@ -52,7 +52,12 @@ pub fn run(ctx: &Context, args: &GenerateArgs) -> Result<ExitCode> {
     let generation = if args.raw {
         generator.complete(&prompt, &params, &mut on_token)?
     } else {
-        generator.generate(&[ChatMessage::user(prompt)], &params, &mut on_token)?
+        let mut messages = Vec::new();
+        if let Some(system) = &args.system {
+            messages.push(ChatMessage::system(system.clone()));
+        }
+        messages.push(ChatMessage::user(prompt));
+        generator.generate(&messages, &params, &mut on_token)?
     };
     drop(stdout);
     let peak_mb = peak_rss_bytes().map(|b| b as f64 / 1e6);

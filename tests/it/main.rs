@@ -12,6 +12,7 @@ mod bench;
 mod cli;
 mod embed_quality;
 mod eval;
+mod generate;
 mod ingest;
 mod readme;
 mod serve;
