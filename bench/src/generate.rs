@@ -64,6 +64,14 @@ struct Row {
     /// Weight bytes read per decoded token: Hearth's tensors as loaded (Q8_0
     /// where converted); llama.cpp's `model_size`.
     weight_bytes_per_token: Option<u64>,
+    /// Time to the first token's logits for the prompt plus a question, on
+    /// an empty cache.
+    ttft_cold_ms: Option<f64>,
+    /// The same prompt with another question right after: what prompt-prefix
+    /// reuse leaves (candle recomputes everything).
+    ttft_warm_ms: Option<f64>,
+    /// Prompt tokens the warm call reused.
+    reused_tokens: Option<usize>,
     /// Bandwidth / weight bytes per token.
     decode_bound_tokens_per_sec: Option<f64>,
     percent_of_bound: Option<f64>,
@@ -236,7 +244,29 @@ fn measure_hearth(
         prefill.push(rate(prompt.len(), p));
         decode.push(rate(args.gen_tokens, d));
     }
+    // Prefix reuse: the prompt as a shared context, then two questions.
+    let tokenizer = generator.tokenizer()?;
+    let ask = |q: &str| -> Result<Vec<u32>> {
+        let mut p = prompt.clone();
+        p.extend(tokenizer.encode_plain(q)?);
+        Ok(p)
+    };
+    let (first, second) = (
+        ask(" Question: when did the remodel start?")?,
+        ask(" Question: who replaced the consumer unit?")?,
+    );
+    let (mut cold, mut warm, mut reused) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..repeats {
+        generator.clear_cache();
+        cold.push(generator.time_prefill(&first)?.0.as_secs_f64() * 1e3);
+        let (t, n) = generator.time_prefill(&second)?;
+        warm.push(t.as_secs_f64() * 1e3);
+        reused = n;
+    }
     Ok(Row {
+        ttft_cold_ms: Some(median(&mut cold)),
+        ttft_warm_ms: Some(median(&mut warm)),
+        reused_tokens: Some(reused),
         engine: match engine {
             Engine::Hearth => "hearth".to_owned(),
             Engine::Candle => "hearth/candle".to_owned(),
@@ -414,6 +444,9 @@ fn measure_llama(
         gen_tokens: tg.n_gen,
         decode_tokens_per_sec: tg.median_ts(),
         weight_bytes_per_token: Some(tg.model_size).filter(|&b| b > 0),
+        ttft_cold_ms: None,
+        ttft_warm_ms: None,
+        reused_tokens: None,
         decode_bound_tokens_per_sec: None,
         percent_of_bound: None,
     })
@@ -472,7 +505,7 @@ fn print_table(report: &Report) {
         None => "—".to_owned(),
     };
     println!(
-        "\n{:<18} {:<6} {:>7} {:>8} {:>9} {:>10} {:>10} {:>10} {:>8}",
+        "\n{:<18} {:<6} {:>7} {:>8} {:>9} {:>10} {:>10} {:>10} {:>8} {:>9} {:>9}",
         "engine",
         "tier",
         "load s",
@@ -481,11 +514,13 @@ fn print_table(report: &Report) {
         "prefill/s",
         "decode/s",
         "bound/s",
-        "% bound"
+        "% bound",
+        "ttft ms",
+        "reuse ms"
     );
     for r in &report.rows {
         println!(
-            "{:<18} {:<6} {:>7} {:>8} {:>9} {:>10.1} {:>10.1} {:>10} {:>8}",
+            "{:<18} {:<6} {:>7} {:>8} {:>9} {:>10.1} {:>10.1} {:>10} {:>8} {:>9} {:>9}",
             r.engine,
             r.tier.as_str(),
             opt(r.load_secs, 2),
@@ -496,6 +531,8 @@ fn print_table(report: &Report) {
             opt(r.decode_bound_tokens_per_sec, 1),
             r.percent_of_bound
                 .map_or("—".to_owned(), |p| format!("{p:.1}%")),
+            opt(r.ttft_cold_ms, 0),
+            opt(r.ttft_warm_ms, 0),
         );
     }
     let bw = &report.bandwidth_bytes_per_sec;
@@ -503,6 +540,10 @@ fn print_table(report: &Report) {
         "\nprompt {} tokens, then {} greedy tokens decoded after it (stop tokens ignored); median of {} runs; \
          generators on {} threads.",
         report.prompt_tokens, report.gen_tokens, report.repeats, report.generator_threads
+    );
+    println!(
+        "ttft ms: prefill of the prompt + a question on an empty cache; reuse ms: the same prompt + \
+         another question right after (Hearth's engine reuses the cached prompt prefix)."
     );
     println!(
         "memory bandwidth (measured now, {} threads, {} MB): copy {:.1} GB/s, triad {:.1} GB/s; \
@@ -573,6 +614,9 @@ mod tests {
             gen_tokens: 128,
             decode_tokens_per_sec: 50.0,
             weight_bytes_per_token: Some(100_000_000),
+            ttft_cold_ms: None,
+            ttft_warm_ms: None,
+            reused_tokens: None,
             decode_bound_tokens_per_sec: None,
             percent_of_bound: None,
         };

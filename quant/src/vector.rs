@@ -34,6 +34,50 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 crate::dispatch! {
+    /// Attention scores: `out[p] = scale · q · keys[p]` for each `q.len()`-long
+    /// row `p` of `keys` (one call per query and head, so the loop over
+    /// positions is compiled for the CPU's vector width).
+    pub fn scores(q: &[f32], keys: &[f32], scale: f32, out: &mut [f32]) {
+        let d = q.len();
+        if d == 0 {
+            return;
+        }
+        for (o, k) in out.iter_mut().zip(keys.chunks_exact(d)) {
+            let mut acc = [0f32; LANES];
+            let mut cq = q.chunks_exact(LANES);
+            let mut ck = k.chunks_exact(LANES);
+            for (x, y) in (&mut cq).zip(&mut ck) {
+                for l in 0..LANES {
+                    acc[l] = x[l].mul_add(y[l], acc[l]);
+                }
+            }
+            let mut s: f32 = acc.iter().sum();
+            for (x, y) in cq.remainder().iter().zip(ck.remainder()) {
+                s = x.mul_add(*y, s);
+            }
+            *o = scale * s;
+        }
+    }
+}
+
+crate::dispatch! {
+    /// `out = Σ_p weights[p] · values[p]` over the `out.len()`-long rows of
+    /// `values` (attention's weighted sum of values).
+    pub fn weighted_sum(weights: &[f32], values: &[f32], out: &mut [f32]) {
+        let d = out.len();
+        out.fill(0.0);
+        if d == 0 {
+            return;
+        }
+        for (w, v) in weights.iter().zip(values.chunks_exact(d)) {
+            for (o, x) in out.iter_mut().zip(v) {
+                *o = w.mul_add(*x, *o);
+            }
+        }
+    }
+}
+
+crate::dispatch! {
     /// `y[i] += a·x[i]`.
     pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
         for (y, x) in y.iter_mut().zip(x) {
@@ -125,6 +169,18 @@ mod tests {
             prop_assert!((s - 1.0).abs() < 1e-4);
             prop_assert!(v.iter().all(|p| (0.0..=1.0).contains(p)));
         }
+    }
+
+    #[test]
+    fn scores_and_weighted_sums_are_dot_products() {
+        let q = [1.0, 2.0, 3.0];
+        let keys = [1.0, 0.0, 0.0, 0.0, 1.0, 1.0];
+        let mut out = [0.0; 2];
+        scores(&q, &keys, 0.5, &mut out);
+        assert_eq!(out, [0.5, 2.5]);
+        let mut acc = [0.0; 3];
+        weighted_sum(&[0.25, 0.75], &keys, &mut acc);
+        assert_eq!(acc, [0.25, 0.75, 0.75]);
     }
 
     #[test]

@@ -106,6 +106,9 @@ impl Assistant<'_> {
                     ttft_ms: record.ttft_ms,
                     latency_ms: record.latency_ms,
                     cost_usd: record.cost_usd,
+                    truncated_prompt_tokens: 0,
+                    reused_prompt_tokens: 0,
+                    kv_bytes: None,
                     cloud: Some(call),
                 });
                 if supported {
@@ -133,6 +136,9 @@ impl Assistant<'_> {
                     ttft_ms: 0.0,
                     latency_ms: record.latency_ms,
                     cost_usd: record.cost_usd,
+                    truncated_prompt_tokens: 0,
+                    reused_prompt_tokens: 0,
+                    kv_bytes: None,
                     cloud: Some(call),
                 });
                 answer.notes.push(format!("the cloud call failed: {err}"));

@@ -98,6 +98,16 @@ pub struct Attempt {
     pub latency_ms: f64,
     /// The call's cost as metered (zero on a local tier under default prices).
     pub cost_usd: f64,
+    /// Prompt tokens cut (from the front of the earliest non-system messages)
+    /// to fit the tier's context window.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub truncated_prompt_tokens: usize,
+    /// Leading prompt tokens whose KV cache was reused from an earlier call.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub reused_prompt_tokens: usize,
+    /// Bytes of the KV cache after the call (local tiers on Hearth's engine).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kv_bytes: Option<u64>,
     /// What left the machine, for a cloud attempt.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloud: Option<CloudCall>,
@@ -405,6 +415,12 @@ impl<'a> Assistant<'a> {
                 record.cost_usd,
             ));
             records.push(record);
+            if generation.truncated_tokens > 0 {
+                answer.notes.push(format!(
+                    "{tier}: {} prompt tokens were cut to fit its context window",
+                    generation.truncated_tokens
+                ));
+            }
             let grounded = check.grounded();
             if review.accepted {
                 if grounded > 0.0 {
@@ -559,8 +575,15 @@ fn attempt(
         ttft_ms: generation.time_to_first_token.as_secs_f64() * 1e3,
         latency_ms: generation.total_time.as_secs_f64() * 1e3,
         cost_usd,
+        truncated_prompt_tokens: generation.truncated_tokens,
+        reused_prompt_tokens: generation.reused_prompt_tokens,
+        kv_bytes: generation.kv_bytes,
         cloud: None,
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A request id: time plus a per-process counter, unique on this machine.

@@ -29,6 +29,9 @@ pub struct GeneratorConfig {
     pub convert_slow_weights: bool,
     /// Which implementation runs the forward pass.
     pub engine: Engine,
+    /// MiB of KV caches kept for recent prompt prefixes besides the active one
+    /// (Hearth's engine; 0 keeps only the last prompt's).
+    pub prefix_cache_mb: usize,
 }
 
 impl Default for GeneratorConfig {
@@ -37,6 +40,7 @@ impl Default for GeneratorConfig {
             max_context: DEFAULT_MAX_CONTEXT,
             convert_slow_weights: true,
             engine: Engine::default(),
+            prefix_cache_mb: 64,
         }
     }
 }
@@ -307,6 +311,30 @@ impl Generator {
         self.config.engine
     }
 
+    /// For benchmarks: prefills `prompt` as [`Generator::generate`] does —
+    /// continuing from the longest cached prefix — and returns the time it
+    /// took and how many leading tokens were reused.
+    pub fn time_prefill(&mut self, prompt: &[u32]) -> Result<(Duration, usize), AssistantError> {
+        let model = self.loaded()?;
+        if prompt.is_empty() || prompt.len() > model.info.context_window {
+            return Err(AssistantError::Generation(format!(
+                "a prompt of {} tokens for a window of {}",
+                prompt.len(),
+                model.info.context_window
+            )));
+        }
+        let started = Instant::now();
+        let (_, reused) = model.network.prefill(prompt)?;
+        Ok((started.elapsed(), reused))
+    }
+
+    /// Forgets the active KV cache (stored prefixes stay).
+    pub fn clear_cache(&mut self) {
+        if let Some(model) = self.model.as_mut() {
+            model.network.clear_cache();
+        }
+    }
+
     /// The model's tokenizer (loads the model).
     pub fn tokenizer(&mut self) -> Result<&GgufTokenizer, AssistantError> {
         Ok(&self.loaded()?.tokenizer)
@@ -319,12 +347,7 @@ impl Generator {
 
     fn loaded(&mut self) -> Result<&mut LoadedModel, AssistantError> {
         if self.model.is_none() {
-            self.model = Some(LoadedModel::load(
-                &self.path,
-                self.config.max_context,
-                self.config.convert_slow_weights,
-                self.config.engine,
-            )?);
+            self.model = Some(LoadedModel::load(&self.path, &self.config)?);
         }
         self.model
             .as_mut()

@@ -6,7 +6,9 @@
 
 use crate::AssistantError;
 use crate::generate::chat::ChatTemplate;
+use crate::generate::engine::prefix::{CachedPrefix, PrefixStore};
 use crate::generate::engine::{Decoder, Engine, weights::DecoderWeights};
+use crate::generate::generator::GeneratorConfig;
 use crate::generate::metadata::Metadata;
 use crate::generate::requant;
 use crate::generate::tokenizer::GgufTokenizer;
@@ -89,12 +91,13 @@ enum Weights {
     Hearth(Box<Decoder>),
 }
 
-/// The forward pass: weights with their KV cache, on a device, and the tokens
-/// whose keys and values the cache holds.
+/// The forward pass: weights with their KV cache, on a device, the tokens
+/// whose keys and values the cache holds, and recent prefixes' caches.
 pub(crate) struct Network {
     weights: Weights,
     device: Device,
     cached: Vec<u32>,
+    prefixes: PrefixStore,
 }
 
 fn build<R: std::io::Read + std::io::Seek>(
@@ -125,15 +128,14 @@ pub(crate) struct LoadedModel {
 }
 
 impl LoadedModel {
-    /// Reads the whole GGUF file at `path` onto the CPU. `max_context` caps the
-    /// context window; `convert` turns weight types without fast kernels into
-    /// Q8_0 (see [`super::requant`]).
-    pub(crate) fn load(
-        path: &Path,
-        max_context: usize,
-        convert: bool,
-        engine: Engine,
-    ) -> Result<Self, AssistantError> {
+    /// Reads the whole GGUF file at `path` onto the CPU, set up by `config`
+    /// (context cap, engine, candle's Q8_0 conversion, prefix-cache budget).
+    pub(crate) fn load(path: &Path, config: &GeneratorConfig) -> Result<Self, AssistantError> {
+        let (max_context, convert, engine) = (
+            config.max_context,
+            config.convert_slow_weights,
+            config.engine,
+        );
         let started = Instant::now();
         let io = |source| AssistantError::Io {
             path: path.to_path_buf(),
@@ -220,6 +222,7 @@ impl LoadedModel {
                 weights,
                 device,
                 cached: Vec::new(),
+                prefixes: PrefixStore::new(config.prefix_cache_mb.saturating_mul(1 << 20)),
             },
             tokenizer,
             template,
@@ -299,14 +302,15 @@ impl Network {
     pub(crate) fn prefill(&mut self, prompt: &[u32]) -> Result<(Vec<f32>, usize), AssistantError> {
         let reuse = match &mut self.weights {
             Weights::Hearth(d) => {
-                let shared = self
-                    .cached
-                    .iter()
-                    .zip(prompt)
-                    .take_while(|(a, b)| a == b)
-                    .count()
-                    // At least one token runs, to give the logits.
-                    .min(prompt.len().saturating_sub(1));
+                let mut active = CachedPrefix {
+                    tokens: std::mem::take(&mut self.cached),
+                    cache: d.take_cache(),
+                };
+                let shared = self.prefixes.select(&mut active, prompt);
+                self.cached = active.tokens;
+                d.put_cache(active.cache);
+                // At least one token runs, to give the logits.
+                let shared = shared.min(prompt.len().saturating_sub(1));
                 d.truncate(shared);
                 self.cached.truncate(shared);
                 shared
@@ -343,6 +347,38 @@ mod tests {
         gguf_file::write(&mut file, &[], &tensors).unwrap();
         file.set_position(0);
         gguf_file::Content::read(&mut file).unwrap()
+    }
+
+    #[test]
+    fn an_unsupported_architecture_is_named_on_either_engine() {
+        let dense = Tensor::ones((8, 64), candle_core::DType::F32, &Device::Cpu).unwrap();
+        let q = QTensor::quantize(&dense, GgmlDType::Q8_0).unwrap();
+        let arch = gguf_file::Value::String("gemma3".into());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gemma.gguf");
+        let mut file = std::fs::File::create(&path).unwrap();
+        gguf_file::write(
+            &mut file,
+            &[("general.architecture", &arch)],
+            &[("token_embd.weight", &q)],
+        )
+        .unwrap();
+        drop(file);
+        for engine in [Engine::Hearth, Engine::Candle] {
+            let config = GeneratorConfig {
+                engine,
+                ..GeneratorConfig::default()
+            };
+            let err = LoadedModel::load(&path, &config)
+                .err()
+                .expect("gemma3 is refused");
+            let text = err.to_string();
+            assert!(
+                text.contains("architecture `gemma3` is not supported"),
+                "{text}"
+            );
+            assert!(text.contains("gemma.gguf"), "{text}");
+        }
     }
 
     #[test]

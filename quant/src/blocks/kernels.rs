@@ -1,17 +1,70 @@
 //! Block dot products of weight rows with activation rows: a portable
-//! reference and AVX2 kernels per [`WeightFormat`], picked at run time.
+//! reference, AVX2 and AVX-512 VNNI kernels per [`WeightFormat`], the best one
+//! the CPU has picked once at run time ([`Kernel::best`]).
 //!
-//! Per block the integer sum `Σ q_w·q_a` is exact in both paths (AVX2 forms it
-//! with `vpmaddubsw`/`vpmaddwd`: pair sums stay within i16 because one operand
-//! is taken as its absolute value and the other carries its sign); the f32
-//! sum across blocks runs in eight lanes on AVX2 and in one on the reference,
-//! so the two agree to rounding.
+//! Per block the integer sum `Σ q_w·q_a` is exact in every path: AVX2 forms
+//! it with `vpmaddubsw`/`vpmaddwd` (pair sums stay within i16 because one
+//! operand is taken as its absolute value and the other carries its sign),
+//! VNNI with one `vpdpbusd`. The f32 sum across blocks runs in eight lanes on
+//! the SIMD paths and in one on the reference, so they agree to rounding.
 
 use super::BLOCK;
 use super::activations::QuantizedActivations;
 use super::matrix::{BlockMatrix, WeightFormat};
+use std::sync::OnceLock;
 
-/// Writes `out[i] = w[rows.start + i] · x[t]` for each row in `rows`.
+/// An implementation of the block kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// Portable Rust, one block at a time.
+    Reference,
+    /// AVX2 + FMA (x86-64).
+    Avx2,
+    /// AVX-512 VNNI on 256-bit registers (`vpdpbusd`; x86-64 with
+    /// `avx512vnni` and `avx512vl`).
+    Vnni,
+}
+
+impl Kernel {
+    /// The fastest kernel this CPU runs (detected once).
+    pub fn best() -> Kernel {
+        static BEST: OnceLock<Kernel> = OnceLock::new();
+        *BEST.get_or_init(|| {
+            Kernel::available()
+                .into_iter()
+                .last()
+                .unwrap_or(Kernel::Reference)
+        })
+    }
+
+    /// Every kernel this CPU runs, slowest first.
+    pub fn available() -> Vec<Kernel> {
+        #[allow(unused_mut)]
+        let mut kernels = vec![Kernel::Reference];
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx2") && has!("fma") {
+                kernels.push(Kernel::Avx2);
+                if has!("avx512vnni") && has!("avx512vl") {
+                    kernels.push(Kernel::Vnni);
+                }
+            }
+        }
+        kernels
+    }
+
+    /// The kernel's name, as benchmarks print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kernel::Reference => "reference",
+            Kernel::Avx2 => "avx2",
+            Kernel::Vnni => "avx512-vnni",
+        }
+    }
+}
+
+/// Writes `out[i] = w[first_row + i] · x[t]` for each row of the band.
 pub(crate) fn dot_rows(
     w: &BlockMatrix,
     first_row: usize,
@@ -19,42 +72,110 @@ pub(crate) fn dot_rows(
     t: usize,
     out: &mut [f32],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if avx2() {
-        // SAFETY: AVX2 and FMA are available (checked by `avx2`).
-        unsafe { x86::dot_rows(w, first_row, x, t, out) };
-        return;
-    }
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = reference_dot(w, first_row + i, x, t);
-    }
+    dot_rows_with(Kernel::best(), w, first_row, x, t, out);
 }
 
-/// For each row in `first_row..first_row + out.len()`, the dot products with
-/// tokens `t0..t0 + 4`.
-pub(crate) fn dot_rows4(
+/// [`dot_rows`] on a given kernel (one of [`Kernel::available`]).
+pub(crate) fn dot_rows_with(
+    kernel: Kernel,
     w: &BlockMatrix,
     first_row: usize,
     x: &QuantizedActivations,
-    t0: usize,
-    out: &mut [[f32; 4]],
+    t: usize,
+    out: &mut [f32],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if avx2() {
-        // SAFETY: AVX2 and FMA are available (checked by `avx2`).
-        unsafe { x86::dot_rows4(w, first_row, x, t0, out) };
-        return;
-    }
-    for (i, o) in out.iter_mut().enumerate() {
-        for (k, v) in o.iter_mut().enumerate() {
-            *v = reference_dot(w, first_row + i, x, t0 + k);
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Kernel::Avx2` is only handed out where AVX2 and FMA exist.
+        Kernel::Avx2 => unsafe { x86::avx2::dot_rows(w, first_row, x, t, out) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Kernel::Vnni` is only handed out where VNNI and VL exist.
+        Kernel::Vnni => unsafe { x86::vnni::dot_rows(w, first_row, x, t, out) },
+        _ => {
+            for (i, o) in out.iter_mut().enumerate() {
+                *o = reference_dot(w, first_row + i, x, t);
+            }
         }
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-fn avx2() -> bool {
-    std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+/// Four tokens' activations interleaved block by block — `codes[(b·4 + u)·32..]`
+/// is block `b` of token `u`, `scales[b·4 + u]` and `sums[b·4 + u]` its scale
+/// and code sum — so the four-token kernel reads one sequential stream.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tile {
+    pub(crate) codes: Vec<i8>,
+    pub(crate) scales: Vec<f32>,
+    pub(crate) sums: Vec<f32>,
+}
+
+impl Tile {
+    /// Packs tokens `t0..t0 + 4` of `x`.
+    pub(crate) fn pack(&mut self, x: &QuantizedActivations, t0: usize) {
+        let nb = x.cols / BLOCK;
+        self.codes.clear();
+        self.scales.clear();
+        self.sums.clear();
+        for b in 0..nb {
+            for u in 0..4 {
+                let t = t0 + u;
+                let at = t * x.cols + b * BLOCK;
+                self.codes.extend_from_slice(&x.codes[at..at + BLOCK]);
+                self.scales.push(x.scales[t * nb + b]);
+                self.sums.push(x.sums[t * nb + b]);
+            }
+        }
+    }
+}
+
+/// For each row of the band, the dot products with the four tokens of `tile`.
+pub(crate) fn dot_rows4(w: &BlockMatrix, first_row: usize, tile: &Tile, out: &mut [[f32; 4]]) {
+    dot_rows4_with(Kernel::best(), w, first_row, tile, out);
+}
+
+/// [`dot_rows4`] on a given kernel.
+pub(crate) fn dot_rows4_with(
+    kernel: Kernel,
+    w: &BlockMatrix,
+    first_row: usize,
+    tile: &Tile,
+    out: &mut [[f32; 4]],
+) {
+    let nb = w.cols / BLOCK;
+    assert!(
+        tile.codes.len() == nb * 4 * BLOCK
+            && tile.scales.len() == nb * 4
+            && tile.sums.len() == nb * 4,
+        "a tile of {} codes for {nb} blocks",
+        tile.codes.len()
+    );
+    assert!(first_row + out.len() <= w.rows, "rows past the matrix");
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as in `dot_rows_with`; the tile's size is checked above.
+        Kernel::Avx2 => unsafe { x86::avx2::dot_rows4(w, first_row, tile, out) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as in `dot_rows_with`; the tile's size is checked above.
+        Kernel::Vnni => unsafe { x86::vnni::dot_rows4(w, first_row, tile, out) },
+        _ => {
+            for (k, o) in out.iter_mut().enumerate() {
+                let r = first_row + k;
+                *o = [0.0; 4];
+                for b in 0..nb {
+                    let q = block_codes(w, r * nb + b);
+                    let i = r * nb + b;
+                    for (u, v) in o.iter_mut().enumerate() {
+                        let a = &tile.codes[(b * 4 + u) * BLOCK..(b * 4 + u + 1) * BLOCK];
+                        let isum: i32 = q.iter().zip(a).map(|(&q, &a)| q * i32::from(a)).sum();
+                        *v += w.scales[i] * tile.scales[b * 4 + u] * isum as f32;
+                        if w.format == WeightFormat::Q4_1 {
+                            *v += w.mins[i] * tile.sums[b * 4 + u];
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The weight codes of block `i` as integers (`Q4_1`: 0..16 before its
@@ -120,33 +241,35 @@ mod x86 {
     use super::{BlockMatrix, QuantizedActivations, WeightFormat};
     use std::arch::x86_64::*;
 
-    /// Block `i`'s 32 codes in one register: signed for Q8_0 and Q5_0, 0..16
-    /// for Q4_1.
+    /// Format tags for the monomorphized row kernels.
+    pub(super) const Q8_0: u8 = 0;
+    pub(super) const Q4_1: u8 = 1;
+    pub(super) const Q5_0: u8 = 2;
+
+    /// Block codes for a format known at compile time: `codes` starts at the
+    /// block's code bytes (32 for Q8_0, 16 otherwise), `high` its fifth bits.
+    /// Signed for Q8_0 and Q5_0, 0..16 for Q4_1.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    fn load_codes(w: &BlockMatrix, i: usize) -> __m256i {
-        match w.format {
-            WeightFormat::Q8_0 => {
-                let s = &w.codes[i * BLOCK..(i + 1) * BLOCK];
-                // SAFETY: `s` holds exactly 32 bytes; unaligned load.
-                unsafe { _mm256_loadu_si256(s.as_ptr().cast()) }
-            }
-            WeightFormat::Q4_1 | WeightFormat::Q5_0 => {
-                let s = &w.codes[i * 16..(i + 1) * 16];
-                // SAFETY: `s` holds exactly 16 bytes; unaligned load.
-                let raw = unsafe { _mm_loadu_si128(s.as_ptr().cast()) };
-                let both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
-                let q = _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
-                if w.format == WeightFormat::Q4_1 {
-                    return q;
-                }
-                // Q5_0: where the fifth bit is clear the value is nibble − 16,
-                // which as a byte is the nibble with 0xF0 set.
-                let bits = expand_bits(w.high[i]);
-                let clear = _mm256_andnot_si256(bits, _mm256_set1_epi8(0xF0u8 as i8));
-                _mm256_or_si256(q, clear)
-            }
+    pub(super) fn load<const F: u8>(codes: &[u8], high: u32) -> __m256i {
+        if F == Q8_0 {
+            assert!(codes.len() >= 32);
+            // SAFETY: 32 bytes are there (checked); unaligned load.
+            return unsafe { _mm256_loadu_si256(codes.as_ptr().cast()) };
         }
+        assert!(codes.len() >= 16);
+        // SAFETY: 16 bytes are there (checked); unaligned load.
+        let raw = unsafe { _mm_loadu_si128(codes.as_ptr().cast()) };
+        let both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
+        let q = _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+        if F == Q4_1 {
+            return q;
+        }
+        // Q5_0: where the fifth bit is clear the value is nibble − 16, which
+        // as a byte is the nibble with 0xF0 set.
+        let bits = expand_bits(high);
+        let clear = _mm256_andnot_si256(bits, _mm256_set1_epi8(0xF0u8 as i8));
+        _mm256_or_si256(q, clear)
     }
 
     /// 0xFF in byte `j` where bit `j` of `h` is set.
@@ -163,160 +286,199 @@ mod x86 {
         _mm256_cmpeq_epi8(_mm256_and_si256(bytes, mask), mask)
     }
 
-    /// Eight i32 partial sums of `q · a` (q as loaded by `load_codes`).
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    fn products(unsigned: bool, q_abs: __m256i, q: __m256i, a: __m256i) -> __m256i {
-        let pairs = if unsigned {
-            _mm256_maddubs_epi16(q, a)
-        } else {
-            _mm256_maddubs_epi16(q_abs, _mm256_sign_epi8(a, q))
-        };
-        _mm256_madd_epi16(pairs, _mm256_set1_epi16(1))
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn hsum(v: __m256) -> f32 {
+    pub(super) fn hsum(v: __m256) -> f32 {
         let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
         let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
         let s = _mm_add_ss(s, _mm_movehdup_ps(s));
         _mm_cvtss_f32(s)
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn load_activations(x: &QuantizedActivations, t: usize, b: usize) -> __m256i {
-        let s = &x.codes[t * x.cols + b * BLOCK..t * x.cols + (b + 1) * BLOCK];
-        // SAFETY: `s` holds exactly 32 bytes; unaligned load.
-        unsafe { _mm256_loadu_si256(s.as_ptr().cast()) }
-    }
+    /// The row kernels, one body for each instruction set: `$features` is the
+    /// `target_feature` list and `$sums(u, s)` the eight i32 sums of
+    /// `u8 × i8` products of a block.
+    macro_rules! row_kernels {
+        ($features:literal, $sums:path) => {
+            use super::super::BLOCK;
+            use super::super::{BlockMatrix, QuantizedActivations, Tile, WeightFormat};
+            use super::{Q4_1, Q5_0, Q8_0, hsum, load};
+            use std::arch::x86_64::*;
 
-    /// Format tags for the monomorphized row kernels.
-    const Q8_0: u8 = 0;
-    const Q4_1: u8 = 1;
-    const Q5_0: u8 = 2;
-
-    /// Block codes for a format known at compile time: `codes` is the
-    /// block's code bytes (32 for Q8_0, 16 otherwise), `high` its fifth bits.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn load<const F: u8>(codes: &[u8], high: u32) -> __m256i {
-        if F == Q8_0 {
-            debug_assert!(codes.len() >= 32);
-            // SAFETY: a Q8_0 block holds 32 code bytes; unaligned load.
-            return unsafe { _mm256_loadu_si256(codes.as_ptr().cast()) };
-        }
-        debug_assert!(codes.len() >= 16);
-        // SAFETY: a 4/5-bit block holds 16 code bytes; unaligned load.
-        let raw = unsafe { _mm_loadu_si128(codes.as_ptr().cast()) };
-        let both = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
-        let q = _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
-        if F == Q4_1 {
-            return q;
-        }
-        let bits = expand_bits(high);
-        let clear = _mm256_andnot_si256(bits, _mm256_set1_epi8(0xF0u8 as i8));
-        _mm256_or_si256(q, clear)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn dot_rows(
-        w: &BlockMatrix,
-        first_row: usize,
-        x: &QuantizedActivations,
-        t: usize,
-        out: &mut [f32],
-    ) {
-        match w.format {
-            WeightFormat::Q8_0 => rows::<Q8_0>(w, first_row, x, t, out),
-            WeightFormat::Q4_1 => rows::<Q4_1>(w, first_row, x, t, out),
-            WeightFormat::Q5_0 => rows::<Q5_0>(w, first_row, x, t, out),
-        }
-    }
-
-    /// One token against a band of rows, the format fixed at compile time:
-    /// slices are cut once per row so the block loop has no bounds checks,
-    /// and two accumulators hide the FMA latency.
-    #[target_feature(enable = "avx2,fma")]
-    fn rows<const F: u8>(
-        w: &BlockMatrix,
-        first_row: usize,
-        x: &QuantizedActivations,
-        t: usize,
-        out: &mut [f32],
-    ) {
-        let nb = w.cols / BLOCK;
-        let code_bytes = if F == Q8_0 { BLOCK } else { 16 };
-        let xs = &x.scales[t * nb..(t + 1) * nb];
-        let xm = &x.sums[t * nb..(t + 1) * nb];
-        let xa = &x.codes[t * x.cols..(t + 1) * x.cols];
-        let ones = _mm256_set1_epi16(1);
-        for (k, o) in out.iter_mut().enumerate() {
-            let r = first_row + k;
-            let codes = &w.codes[r * nb * code_bytes..(r + 1) * nb * code_bytes];
-            let scales = &w.scales[r * nb..(r + 1) * nb];
-            let high = if F == Q5_0 {
-                &w.high[r * nb..(r + 1) * nb]
-            } else {
-                &[][..]
-            };
-            let mut acc = [_mm256_setzero_ps(); 2];
-            let mut acc_min = 0f32;
-            for b in 0..nb {
-                let h = if F == Q5_0 { high[b] } else { 0 };
-                let q = load::<F>(&codes[b * code_bytes..], h);
-                // SAFETY: token rows are `cols` = nb·32 bytes long.
-                let a = unsafe { _mm256_loadu_si256(xa.as_ptr().add(b * BLOCK).cast()) };
-                let pairs = if F == Q4_1 {
-                    _mm256_maddubs_epi16(q, a)
-                } else {
-                    _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(a, q))
-                };
-                let sums = _mm256_madd_epi16(pairs, ones);
-                let d = _mm256_set1_ps(scales[b] * xs[b]);
-                acc[b & 1] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), acc[b & 1]);
+            /// The unsigned and signed operands of a block product.
+            #[target_feature(enable = $features)]
+            #[inline]
+            fn operands<const F: u8>(q: __m256i, a: __m256i) -> (__m256i, __m256i) {
                 if F == Q4_1 {
-                    acc_min += w.mins[r * nb + b] * xm[b];
+                    (q, a)
+                } else {
+                    (_mm256_sign_epi8(q, q), _mm256_sign_epi8(a, q))
                 }
             }
-            *o = hsum(_mm256_add_ps(acc[0], acc[1])) + acc_min;
-        }
-    }
 
-    #[target_feature(enable = "avx2,fma")]
-    pub(super) fn dot_rows4(
-        w: &BlockMatrix,
-        first_row: usize,
-        x: &QuantizedActivations,
-        t0: usize,
-        out: &mut [[f32; 4]],
-    ) {
-        let nb = w.cols / BLOCK;
-        let unsigned = w.format == WeightFormat::Q4_1;
-        for (k, o) in out.iter_mut().enumerate() {
-            let r = first_row + k;
-            let mut acc = [_mm256_setzero_ps(); 4];
-            let mut acc_min = [0f32; 4];
-            for b in 0..nb {
-                let i = r * nb + b;
-                let q = load_codes(w, i);
-                let q_abs = _mm256_sign_epi8(q, q);
-                let dw = w.scales[i];
-                for (u, acc) in acc.iter_mut().enumerate() {
-                    let t = t0 + u;
-                    let a = load_activations(x, t, b);
-                    let sums = products(unsigned, q_abs, q, a);
-                    let d = _mm256_set1_ps(dw * x.scales[t * nb + b]);
-                    *acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sums), *acc);
-                    if unsigned {
-                        acc_min[u] += w.mins[i] * x.sums[t * nb + b];
+            #[target_feature(enable = $features)]
+            pub(in super::super) fn dot_rows(
+                w: &BlockMatrix,
+                first_row: usize,
+                x: &QuantizedActivations,
+                t: usize,
+                out: &mut [f32],
+            ) {
+                match w.format {
+                    WeightFormat::Q8_0 => rows::<Q8_0>(w, first_row, x, t, out),
+                    WeightFormat::Q4_1 => rows::<Q4_1>(w, first_row, x, t, out),
+                    WeightFormat::Q5_0 => rows::<Q5_0>(w, first_row, x, t, out),
+                }
+            }
+
+            /// One token against a band of rows, the format fixed at compile
+            /// time; two accumulators hide the FMA latency.
+            #[target_feature(enable = $features)]
+            fn rows<const F: u8>(
+                w: &BlockMatrix,
+                first_row: usize,
+                x: &QuantizedActivations,
+                t: usize,
+                out: &mut [f32],
+            ) {
+                let nb = w.cols / BLOCK;
+                let cb = if F == Q8_0 { BLOCK } else { 16 };
+                let xs = &x.scales[t * nb..(t + 1) * nb];
+                let xm = &x.sums[t * nb..(t + 1) * nb];
+                let xa = &x.codes[t * x.cols..(t + 1) * x.cols];
+                for (k, o) in out.iter_mut().enumerate() {
+                    let r = first_row + k;
+                    let codes = &w.codes[r * nb * cb..(r + 1) * nb * cb];
+                    let scales = &w.scales[r * nb..(r + 1) * nb];
+                    let high = if F == Q5_0 {
+                        &w.high[r * nb..(r + 1) * nb]
+                    } else {
+                        &[][..]
+                    };
+                    let mut acc = [_mm256_setzero_ps(); 2];
+                    let mut acc_min = 0f32;
+                    for b in 0..nb {
+                        let q = load::<F>(&codes[b * cb..], if F == Q5_0 { high[b] } else { 0 });
+                        let a_bytes = &xa[b * BLOCK..(b + 1) * BLOCK];
+                        // SAFETY: `a_bytes` holds 32 bytes; unaligned load.
+                        let a = unsafe { _mm256_loadu_si256(a_bytes.as_ptr().cast()) };
+                        let (u, s) = operands::<F>(q, a);
+                        let d = _mm256_set1_ps(scales[b] * xs[b]);
+                        acc[b & 1] =
+                            _mm256_fmadd_ps(d, _mm256_cvtepi32_ps($sums(u, s)), acc[b & 1]);
+                        if F == Q4_1 {
+                            acc_min += w.mins[r * nb + b] * xm[b];
+                        }
+                    }
+                    *o = hsum(_mm256_add_ps(acc[0], acc[1])) + acc_min;
+                }
+            }
+
+            #[target_feature(enable = $features)]
+            pub(in super::super) fn dot_rows4(
+                w: &BlockMatrix,
+                first_row: usize,
+                tile: &Tile,
+                out: &mut [[f32; 4]],
+            ) {
+                match w.format {
+                    WeightFormat::Q8_0 => rows4::<Q8_0>(w, first_row, tile, out),
+                    WeightFormat::Q4_1 => rows4::<Q4_1>(w, first_row, tile, out),
+                    WeightFormat::Q5_0 => rows4::<Q5_0>(w, first_row, tile, out),
+                }
+            }
+
+            /// Four tokens against a band of rows: each weight block is
+            /// decoded once for the four, read from the packed [`Tile`] as
+            /// one stream; Q4_1's minimum term is one 4-wide FMA per block.
+            /// The caller checked the tile's size and the rows' range.
+            #[target_feature(enable = $features)]
+            fn rows4<const F: u8>(
+                w: &BlockMatrix,
+                first_row: usize,
+                tile: &Tile,
+                out: &mut [[f32; 4]],
+            ) {
+                let nb = w.cols / BLOCK;
+                let cb = if F == Q8_0 { BLOCK } else { 16 };
+                let a_ptr = tile.codes.as_ptr();
+                let s_ptr = tile.scales.as_ptr();
+                let m_ptr = tile.sums.as_ptr();
+                for (k, o) in out.iter_mut().enumerate() {
+                    let r = first_row + k;
+                    let codes = &w.codes[r * nb * cb..(r + 1) * nb * cb];
+                    let scales = &w.scales[r * nb..(r + 1) * nb];
+                    let high = if F == Q5_0 {
+                        &w.high[r * nb..(r + 1) * nb]
+                    } else {
+                        &[][..]
+                    };
+                    let mins = if F == Q4_1 {
+                        &w.mins[r * nb..(r + 1) * nb]
+                    } else {
+                        &[][..]
+                    };
+                    let mut acc = [_mm256_setzero_ps(); 4];
+                    let mut acc_min = _mm_setzero_ps();
+                    for b in 0..nb {
+                        let q = load::<F>(&codes[b * cb..], if F == Q5_0 { high[b] } else { 0 });
+                        let q_abs = if F == Q4_1 { q } else { _mm256_sign_epi8(q, q) };
+                        let dw = scales[b];
+                        for u in 0..4 {
+                            // SAFETY: the tile holds nb·4 blocks of 32 codes
+                            // and nb·4 scales (checked by the caller); b < nb.
+                            let (a, da) = unsafe {
+                                (
+                                    _mm256_loadu_si256(a_ptr.add((b * 4 + u) * BLOCK).cast()),
+                                    *s_ptr.add(b * 4 + u),
+                                )
+                            };
+                            let sa = if F == Q4_1 { a } else { _mm256_sign_epi8(a, q) };
+                            let d = _mm256_set1_ps(dw * da);
+                            acc[u] =
+                                _mm256_fmadd_ps(d, _mm256_cvtepi32_ps($sums(q_abs, sa)), acc[u]);
+                        }
+                        if F == Q4_1 {
+                            // SAFETY: the tile holds nb·4 sums; b < nb.
+                            let s = unsafe { _mm_loadu_ps(m_ptr.add(b * 4)) };
+                            acc_min = _mm_fmadd_ps(_mm_set1_ps(mins[b]), s, acc_min);
+                        }
+                    }
+                    let mut m = [0f32; 4];
+                    // SAFETY: `m` is four f32s; unaligned store.
+                    unsafe { _mm_storeu_ps(m.as_mut_ptr(), acc_min) };
+                    for u in 0..4 {
+                        o[u] = hsum(acc[u]) + m[u];
                     }
                 }
             }
-            for u in 0..4 {
-                o[u] = hsum(acc[u]) + acc_min[u];
-            }
-        }
+        };
     }
+
+    /// `vpmaddubsw` + `vpmaddwd`: eight i32 sums of `u8 × i8` products.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn sums_avx2(u: __m256i, s: __m256i) -> __m256i {
+        _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1))
+    }
+
+    /// `vpdpbusd`: the same eight sums in one instruction.
+    #[target_feature(enable = "avx2,fma,avx512vnni,avx512vl")]
+    #[inline]
+    fn sums_vnni(u: __m256i, s: __m256i) -> __m256i {
+        _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s)
+    }
+
+    /// AVX2 + FMA kernels.
+    pub(super) mod avx2 {
+        row_kernels!("avx2,fma", super::sums_avx2);
+    }
+
+    /// AVX-512 VNNI kernels (256-bit registers).
+    pub(super) mod vnni {
+        row_kernels!("avx2,fma,avx512vnni,avx512vl", super::sums_vnni);
+    }
+
+    #[allow(unused_imports)]
+    use {BLOCK as _, BlockMatrix as _, QuantizedActivations as _, WeightFormat as _};
 }

@@ -3,7 +3,7 @@
 //! one thread only.
 
 use super::activations::QuantizedActivations;
-use super::kernels::{dot_rows, dot_rows4};
+use super::kernels::{Tile, dot_rows, dot_rows4};
 use super::matrix::BlockMatrix;
 use rayon::prelude::*;
 
@@ -102,6 +102,15 @@ pub fn gemm(w: &BlockMatrix, x: &QuantizedActivations, out: &mut [f32]) {
         return gemv(w, x, out);
     }
     let band = rows_per_task(w, 4).max(8);
+    // Every full group of four tokens packed once, read by every band.
+    let tiles: Vec<Tile> = (0..m / 4)
+        .into_par_iter()
+        .map(|g| {
+            let mut tile = Tile::default();
+            tile.pack(x, 4 * g);
+            tile
+        })
+        .collect();
     let shared = SharedOut(out.as_mut_ptr());
     (0..n.div_ceil(band)).into_par_iter().for_each(|c| {
         let first = c * band;
@@ -111,7 +120,7 @@ pub fn gemm(w: &BlockMatrix, x: &QuantizedActivations, out: &mut [f32]) {
         let mut t = 0;
         while t < m {
             if t + 4 <= m {
-                dot_rows4(w, first, x, t, &mut tile);
+                dot_rows4(w, first, &tiles[t / 4], &mut tile);
                 for (u, col) in (0..4).map(|u| (u, t + u)) {
                     for (r, v) in tile.iter().enumerate() {
                         // SAFETY: element (col, first + r) is inside `out`
@@ -135,7 +144,9 @@ pub fn gemm(w: &BlockMatrix, x: &QuantizedActivations, out: &mut [f32]) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::kernels::{block_codes, block_sum, reference_dot};
+    use super::super::kernels::{
+        Kernel, Tile, block_codes, dot_rows_with, dot_rows4_with, reference_dot,
+    };
     use super::super::{BLOCK, WeightFormat};
     use super::*;
     use proptest::prelude::*;
@@ -178,12 +189,69 @@ mod tests {
         x
     }
 
+    /// `Σ |q_w·q_a|` of a block: SIMD lanes hold partial sums of up to this
+    /// size, so their f32 rounding scales with it (not with the exact sum).
+    fn block_abs(w: &BlockMatrix, r: usize, b: usize, x: &QuantizedActivations, t: usize) -> f32 {
+        let nb = w.cols / BLOCK;
+        let q = block_codes(w, r * nb + b);
+        let a = &x.codes[t * x.cols + b * BLOCK..t * x.cols + (b + 1) * BLOCK];
+        q.iter()
+            .zip(a)
+            .map(|(&q, &a)| (q * i32::from(a)).abs() as f32)
+            .sum()
+    }
+
+    /// `Σ |term|` of a row product: the scale of its rounding error.
+    fn magnitude(w: &BlockMatrix, r: usize, x: &QuantizedActivations, t: usize) -> f32 {
+        let nb = w.cols / BLOCK;
+        (0..nb)
+            .map(|b| {
+                let i = r * nb + b;
+                let j = t * nb + b;
+                (w.scales[i] * x.scales[j]).abs() * block_abs(w, r, b, x, t)
+                    + if w.format == WeightFormat::Q4_1 {
+                        (w.mins[i] * x.sums[j]).abs()
+                    } else {
+                        0.0
+                    }
+            })
+            .sum()
+    }
+
     fn format() -> impl Strategy<Value = WeightFormat> {
         prop_oneof![
             Just(WeightFormat::Q8_0),
             Just(WeightFormat::Q4_1),
             Just(WeightFormat::Q5_0)
         ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Every kernel the CPU has, for one and for four tokens.
+        #[test]
+        fn every_kernel_equals_the_reference(
+            format in format(), rows in 1usize..12, nb in 1usize..7, seed in any::<u64>()
+        ) {
+            let cols = nb * BLOCK;
+            let w = matrix(format, rows, cols, seed);
+            let x = activations(4, cols, seed);
+            let mut packed = Tile::default();
+            packed.pack(&x, 0);
+            for kernel in Kernel::available() {
+                let mut one = vec![0f32; rows];
+                let mut four = vec![[0f32; 4]; rows];
+                dot_rows_with(kernel, &w, 0, &x, 2, &mut one);
+                dot_rows4_with(kernel, &w, 0, &packed, &mut four);
+                for r in 0..rows {
+                    let want = reference_dot(&w, r, &x, 2);
+                    let tol = 1e-5 * magnitude(&w, r, &x, 2).max(1e-30);
+                    prop_assert!((one[r] - want).abs() <= tol, "{kernel:?} {format}: {} vs {want}", one[r]);
+                    prop_assert!((four[r][2] - want).abs() <= tol, "{kernel:?} {format} ×4: {} vs {want}", four[r][2]);
+                }
+            }
+        }
     }
 
     #[test]
@@ -218,7 +286,7 @@ mod tests {
                     // f32 accumulation order across blocks differs.
                     let scale: f32 = (0..nb).map(|b| {
                         let i = r * nb + b;
-                        (w.scales[i] * x.scales[t * nb + b] * block_sum(&w, r, b, &x, t) as f32).abs()
+                        (w.scales[i] * x.scales[t * nb + b]).abs() * block_abs(&w, r, b, &x, t)
                             + if format == WeightFormat::Q4_1 { (w.mins[i] * x.sums[t * nb + b]).abs() } else { 0.0 }
                     }).sum();
                     let got = out[t * rows + r];

@@ -21,6 +21,7 @@ mod matmul;
 mod matrix;
 
 pub use activations::QuantizedActivations;
+pub use kernels::Kernel;
 pub use matmul::{gemm, gemv, gemv_many};
 pub use matrix::{BlockMatrix, FormatError, WeightFormat};
 

@@ -57,6 +57,9 @@ pub trait KvCache: Send + Sync {
 
     /// The storage format's name (`f32`, …), as metering records it.
     fn format(&self) -> &'static str;
+
+    /// A copy of this cache (kept by the prefix store before it is cut).
+    fn boxed_clone(&self) -> Box<dyn KvCache>;
 }
 
 /// Keys and values in f32: per layer and KV head one position-major array.
@@ -133,13 +136,10 @@ impl KvCache for F32KvCache {
         let d = self.layout.head_dim;
         let keys = &self.keys[layer][kv_head][..len * d];
         let values = &self.values[layer][kv_head][..len * d];
-        scores.clear();
-        scores.extend(keys.chunks_exact(d).map(|k| scale * vector::dot(query, k)));
+        scores.resize(len, 0.0);
+        vector::scores(query, keys, scale, scores);
         vector::softmax(scores);
-        out.fill(0.0);
-        for (p, v) in scores.iter().zip(values.chunks_exact(d)) {
-            vector::axpy(*p, v, out);
-        }
+        vector::weighted_sum(scores, values, out);
     }
 
     fn bytes(&self) -> usize {
@@ -154,6 +154,10 @@ impl KvCache for F32KvCache {
 
     fn format(&self) -> &'static str {
         "f32"
+    }
+
+    fn boxed_clone(&self) -> Box<dyn KvCache> {
+        Box::new(self.clone())
     }
 }
 

@@ -13,6 +13,7 @@
 //! attention and softmax run in f32.
 
 pub mod kv;
+pub(crate) mod prefix;
 mod rope;
 pub mod weights;
 
@@ -146,6 +147,18 @@ impl Decoder {
     /// The KV cache.
     pub(crate) fn cache(&self) -> &dyn KvCache {
         self.cache.as_ref()
+    }
+
+    /// Takes the KV cache out, leaving an empty one of the same layout.
+    pub(crate) fn take_cache(&mut self) -> Box<dyn KvCache> {
+        let layout = self.cache.layout();
+        std::mem::replace(&mut self.cache, Box::new(F32KvCache::new(layout)))
+    }
+
+    /// Puts a KV cache (of this model's layout) in place of the current one.
+    pub(crate) fn put_cache(&mut self, cache: Box<dyn KvCache>) {
+        debug_assert_eq!(cache.layout(), self.cache.layout());
+        self.cache = cache;
     }
 
     /// Keeps the first `len` cached positions and forgets the rest.
@@ -306,7 +319,14 @@ mod tests {
                 .map(|(g, w)| (g - w).abs())
                 .fold(0f32, f32::max);
             let mag = want.iter().map(|w| w.abs()).fold(0f32, f32::max);
-            assert!(err <= 1e-4 * mag, "{format}: max error {err} of {mag}");
+            // candle keeps a Q4_1 product's activation block sum at f16
+            // precision (`s = f16(Σq)·d`); Hearth keeps it in f32.
+            let tolerance = if format == WeightFormat::Q4_1 {
+                5e-4
+            } else {
+                1e-4
+            };
+            assert!(err <= tolerance * mag, "{format}: max error {err} of {mag}");
         }
     }
 }
