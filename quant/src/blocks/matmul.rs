@@ -3,8 +3,9 @@
 //! one thread only.
 
 use super::activations::QuantizedActivations;
-use super::kernels::{Tile, dot_rows, dot_rows4};
+use super::kernels::{Tile, Tile8, dot_rows, dot_rows4, dot_rows8, has_rows8};
 use super::matrix::BlockMatrix;
+use super::matrix::WeightFormat;
 use rayon::prelude::*;
 
 /// Rows per task: enough work to amortise a task (≈ 16 KiB of weights), and
@@ -102,12 +103,24 @@ pub fn gemm(w: &BlockMatrix, x: &QuantizedActivations, out: &mut [f32]) {
         return gemv(w, x, out);
     }
     let band = rows_per_task(w, 4).max(8);
-    // Every full group of four tokens packed once, read by every band.
-    let tiles: Vec<Tile> = (0..m / 4)
+    // Tokens in groups of eight for the broadcast-weight kernel where the CPU
+    // has it, the rest in groups of four, each group packed once for every band.
+    let groups8 = if has_rows8() { m / 8 } else { 0 };
+    let offset = w.format != WeightFormat::Q4_1;
+    let tiles8: Vec<Tile8> = (0..groups8)
+        .into_par_iter()
+        .map(|g| {
+            let mut tile = Tile8::default();
+            tile.pack(x, 8 * g, offset);
+            tile
+        })
+        .collect();
+    let rest = 8 * groups8;
+    let tiles4: Vec<Tile> = (0..(m - rest) / 4)
         .into_par_iter()
         .map(|g| {
             let mut tile = Tile::default();
-            tile.pack(x, 4 * g);
+            tile.pack(x, rest + 4 * g);
             tile
         })
         .collect();
@@ -115,28 +128,35 @@ pub fn gemm(w: &BlockMatrix, x: &QuantizedActivations, out: &mut [f32]) {
     (0..n.div_ceil(band)).into_par_iter().for_each(|c| {
         let first = c * band;
         let rows = band.min(n - first);
-        let mut tile = vec![[0f32; 4]; rows];
+        // SAFETY (for every write below): element (token, first + r) is inside
+        // `out` (token < m, first + r < n) and only this task writes columns
+        // first..first + rows.
+        let put = |token: usize, r: usize, v: f32| unsafe {
+            *shared.ptr().add(token * n + first + r) = v
+        };
+        let mut out8 = vec![[0f32; 8]; rows];
+        for (g, tile) in tiles8.iter().enumerate() {
+            dot_rows8(w, first, tile, &mut out8);
+            for (r, v) in out8.iter().enumerate() {
+                for (u, &v) in v.iter().enumerate() {
+                    put(8 * g + u, r, v);
+                }
+            }
+        }
+        let mut out4 = vec![[0f32; 4]; rows];
+        for (g, tile) in tiles4.iter().enumerate() {
+            dot_rows4(w, first, tile, &mut out4);
+            for (r, v) in out4.iter().enumerate() {
+                for (u, &v) in v.iter().enumerate() {
+                    put(rest + 4 * g + u, r, v);
+                }
+            }
+        }
         let mut single = vec![0f32; rows];
-        let mut t = 0;
-        while t < m {
-            if t + 4 <= m {
-                dot_rows4(w, first, &tiles[t / 4], &mut tile);
-                for (u, col) in (0..4).map(|u| (u, t + u)) {
-                    for (r, v) in tile.iter().enumerate() {
-                        // SAFETY: element (col, first + r) is inside `out`
-                        // (col < m, first + r < n) and only this task writes
-                        // columns first..first + rows.
-                        unsafe { *shared.ptr().add(col * n + first + r) = v[u] };
-                    }
-                }
-                t += 4;
-            } else {
-                dot_rows(w, first, x, t, &mut single);
-                for (r, v) in single.iter().enumerate() {
-                    // SAFETY: as above.
-                    unsafe { *shared.ptr().add(t * n + first + r) = *v };
-                }
-                t += 1;
+        for t in rest + 4 * tiles4.len()..m {
+            dot_rows(w, first, x, t, &mut single);
+            for (r, &v) in single.iter().enumerate() {
+                put(t, r, v);
             }
         }
     });
@@ -272,7 +292,7 @@ mod tests {
 
         #[test]
         fn simd_equals_the_reference(
-            format in format(), rows in 1usize..40, nb in 1usize..9, tokens in 1usize..11, seed in any::<u64>()
+            format in format(), rows in 1usize..40, nb in 1usize..9, tokens in 1usize..21, seed in any::<u64>()
         ) {
             let cols = nb * BLOCK;
             let w = matrix(format, rows, cols, seed);

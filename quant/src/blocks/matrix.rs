@@ -87,6 +87,9 @@ pub struct BlockMatrix {
     pub(crate) codes: Vec<u8>,
     /// Q5_0 only: per block the fifth bits, bit `j` for value `j`.
     pub(crate) high: Vec<u32>,
+    /// Q8_0 and Q5_0: per block the sum of its signed codes, which the
+    /// prefill kernel that offsets activations by 128 subtracts (128·Σq).
+    pub(crate) code_sums: Vec<i16>,
 }
 
 impl BlockMatrix {
@@ -129,6 +132,7 @@ impl BlockMatrix {
                 }
             }
         }
+        m.code_sums = m.compute_code_sums();
         Ok(m)
     }
 
@@ -158,6 +162,7 @@ impl BlockMatrix {
         {
             *scale = quantize_block_q8(block, codes);
         }
+        m.code_sums = m.compute_code_sums();
         Ok(m)
     }
 
@@ -178,12 +183,25 @@ impl BlockMatrix {
                 0
             }),
             codes: Vec::with_capacity(code_bytes),
+            code_sums: Vec::new(),
             high: Vec::with_capacity(if format == WeightFormat::Q5_0 {
                 blocks
             } else {
                 0
             }),
         }
+    }
+
+    /// Per block `Σ q` of the signed codes (empty for Q4_1, whose codes are
+    /// unsigned and whose kernel needs no offset).
+    fn compute_code_sums(&self) -> Vec<i16> {
+        if self.format == WeightFormat::Q4_1 {
+            return Vec::new();
+        }
+        let blocks = self.rows * self.cols / BLOCK;
+        (0..blocks)
+            .map(|i| super::kernels::block_codes(self, i).iter().sum::<i32>() as i16)
+            .collect()
     }
 
     /// The storage format.
@@ -205,6 +223,12 @@ impl BlockMatrix {
     /// full product reads.
     pub fn bytes(&self) -> usize {
         self.codes.len() + 4 * (self.scales.len() + self.mins.len() + self.high.len())
+    }
+
+    /// Bytes held in memory: [`BlockMatrix::bytes`] plus the per-block code
+    /// sums only prefill reads.
+    pub fn resident_bytes(&self) -> usize {
+        self.bytes() + 2 * self.code_sums.len()
     }
 
     /// Writes row `r` as f32 values into `out` (`cols` long); used for

@@ -125,7 +125,7 @@ impl Decoder {
 
     /// Bytes of weights held.
     pub(crate) fn weight_bytes(&self) -> usize {
-        self.weights.bytes()
+        self.weights.resident_bytes()
     }
 
     /// Bytes of weights one decoded token reads: everything but the embedding

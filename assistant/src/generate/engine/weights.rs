@@ -84,17 +84,26 @@ pub(crate) struct DecoderWeights {
 }
 
 impl DecoderWeights {
-    /// Bytes of weights held.
+    /// Bytes of weights a full pass reads.
     pub(crate) fn bytes(&self) -> usize {
+        self.sum_bytes(BlockMatrix::bytes)
+    }
+
+    /// Bytes of weights held (with the code sums only prefill reads).
+    pub(crate) fn resident_bytes(&self) -> usize {
+        self.sum_bytes(BlockMatrix::resident_bytes)
+    }
+
+    fn sum_bytes(&self, size: fn(&BlockMatrix) -> usize) -> usize {
         let layer = |l: &LayerWeights| {
             [&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down]
                 .iter()
-                .map(|m| m.bytes())
+                .map(|m| size(m))
                 .sum::<usize>()
                 + 4 * (l.attn_norm.len() + l.ffn_norm.len() + l.bq.len() + l.bk.len() + l.bv.len())
         };
-        self.embedding.bytes()
-            + self.output.as_ref().map_or(0, BlockMatrix::bytes)
+        size(&self.embedding)
+            + self.output.as_ref().map_or(0, size)
             + self.layers.iter().map(layer).sum::<usize>()
     }
 
